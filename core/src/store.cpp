@@ -1,0 +1,491 @@
+#include <alx/core/error.h>
+#include <alx/core/store.h>
+
+#include <H5Cpp.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+namespace fs = std::filesystem;
+
+namespace alx {
+namespace {
+
+constexpr const char* kFormat = "alx-store";
+
+// ---- small HDF5 helpers ------------------------------------------------------------------
+
+H5::StrType string_type() {
+  H5::StrType t(H5::PredType::C_S1, H5T_VARIABLE);
+  t.setCset(H5T_CSET_UTF8);
+  return t;
+}
+
+template <class T>
+const H5::PredType& pred();
+template <> const H5::PredType& pred<int32_t>() { return H5::PredType::NATIVE_INT32; }
+template <> const H5::PredType& pred<int64_t>() { return H5::PredType::NATIVE_INT64; }
+template <> const H5::PredType& pred<float>() { return H5::PredType::NATIVE_FLOAT; }
+template <> const H5::PredType& pred<double>() { return H5::PredType::NATIVE_DOUBLE; }
+
+template <class T>
+void write_array(H5::Group& g, const std::string& name, const std::vector<T>& v,
+                 std::vector<hsize_t> dims = {}) {
+  if (dims.empty()) dims = {static_cast<hsize_t>(v.size())};
+  H5::DataSpace space(static_cast<int>(dims.size()), dims.data());
+  H5::DataSet ds = g.createDataSet(name, pred<T>(), space);
+  if (!v.empty()) ds.write(v.data(), pred<T>());
+}
+
+void write_strings(H5::Group& g, const std::string& name, const std::vector<std::string>& v) {
+  hsize_t dims[1] = {static_cast<hsize_t>(v.size())};
+  H5::DataSpace space(1, dims);
+  H5::StrType st = string_type();
+  H5::DataSet ds = g.createDataSet(name, st, space);
+  if (v.empty()) return;
+  std::vector<const char*> ptrs(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) ptrs[i] = v[i].c_str();
+  ds.write(ptrs.data(), st);
+}
+
+void write_attr(H5::H5Object& obj, const std::string& name, const std::string& value) {
+  H5::StrType st = string_type();
+  H5::Attribute a = obj.createAttribute(name, st, H5::DataSpace(H5S_SCALAR));
+  const char* p = value.c_str();
+  a.write(st, &p);
+}
+
+template <class T>
+void write_attr_num(H5::H5Object& obj, const std::string& name, T value) {
+  H5::Attribute a = obj.createAttribute(name, pred<T>(), H5::DataSpace(H5S_SCALAR));
+  a.write(pred<T>(), &value);
+}
+
+std::string read_attr(const H5::H5Object& obj, const std::string& name) {
+  H5::Attribute a = obj.openAttribute(name);
+  H5::StrType st = string_type();
+  char* p = nullptr;
+  a.read(st, &p);
+  std::string out = p ? p : "";
+  H5free_memory(p);
+  return out;
+}
+
+template <class T>
+T read_attr_num(const H5::H5Object& obj, const std::string& name) {
+  T value{};
+  obj.openAttribute(name).read(pred<T>(), &value);
+  return value;
+}
+
+std::vector<hsize_t> dims_of(const H5::DataSet& ds) {
+  H5::DataSpace space = ds.getSpace();
+  const int rank = space.getSimpleExtentNdims();
+  std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+  if (rank > 0) space.getSimpleExtentDims(dims.data());
+  return dims;
+}
+
+std::size_t count_of(const std::vector<hsize_t>& dims) {
+  std::size_t n = 1;
+  for (auto d : dims) n *= static_cast<std::size_t>(d);
+  return n;
+}
+
+template <class T>
+std::vector<T> read_array(const H5::Group& g, const std::string& name) {
+  H5::DataSet ds = g.openDataSet(name);
+  std::vector<T> v(count_of(dims_of(ds)));
+  if (!v.empty()) ds.read(v.data(), pred<T>());
+  return v;
+}
+
+std::vector<std::string> read_strings(const H5::Group& g, const std::string& name) {
+  H5::DataSet ds = g.openDataSet(name);
+  const std::size_t n = count_of(dims_of(ds));
+  std::vector<std::string> out;
+  if (n == 0) return out;
+  std::vector<char*> ptrs(n, nullptr);
+  H5::StrType st = string_type();
+  ds.read(ptrs.data(), st);
+  out.reserve(n);
+  for (char* p : ptrs) out.emplace_back(p ? p : "");
+  H5::DataSpace space = ds.getSpace();
+  H5Dvlen_reclaim(st.getId(), space.getId(), H5P_DEFAULT, ptrs.data());
+  return out;
+}
+
+/// CRC-32 over what a reader must be able to trust: schema, ids, labels, rounds.
+uint32_t pool_checksum(const Pool& pool) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  auto add = [&](const void* p, std::size_t n) {
+    crc = crc32(crc, static_cast<const Bytef*>(p), static_cast<uInt>(n));
+  };
+  for (const auto& n : pool.schema().names()) add(n.data(), n.size() + 1);
+  for (const auto& id : pool.ids()) add(id.data(), id.size() + 1);
+  add(pool.labels().data(), pool.labels().size() * sizeof(int));
+  add(pool.label_rounds().data(), pool.label_rounds().size() * sizeof(int));
+  return static_cast<uint32_t>(crc);
+}
+
+std::string round_group_name(int round) { return fmt::format("{:06d}", round); }
+
+void fsync_path(const std::string& path, bool directory) {
+  int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+// ---- write ---------------------------------------------------------------------------------
+
+void write_pool(H5::H5File& file, const Pool& pool) {
+  H5::Group schema = file.createGroup("/schema");
+  write_strings(schema, "classes", pool.schema().names());
+
+  H5::Group g = file.createGroup("/pool");
+  write_strings(g, "ids", pool.ids());
+  std::vector<int32_t> labels(pool.labels().begin(), pool.labels().end());
+  std::vector<int32_t> rounds(pool.label_rounds().begin(), pool.label_rounds().end());
+  write_array(g, "labels", labels);
+  write_array(g, "label_rounds", rounds);
+
+  // Objects, flattened: object k belongs to item[k] and owns polygon_counts[k] polygons.
+  std::vector<int64_t> item;
+  std::vector<int32_t> label, polygon_counts, polygon_sizes;
+  std::vector<float> box, score, points;
+  for (int64_t i = 0; i < pool.size(); ++i) {
+    for (const auto& o : pool.objects(i)) {
+      item.push_back(i);
+      label.push_back(o.label);
+      box.insert(box.end(), {o.box.x1, o.box.y1, o.box.x2, o.box.y2});
+      score.push_back(o.score);
+      polygon_counts.push_back(static_cast<int32_t>(o.polygons.size()));
+      for (const auto& poly : o.polygons) {
+        polygon_sizes.push_back(static_cast<int32_t>(poly.size()));
+        for (const auto& p : poly) points.insert(points.end(), {p.x, p.y});
+      }
+    }
+  }
+  H5::Group og = g.createGroup("objects");
+  write_array(og, "item", item);
+  write_array(og, "label", label);
+  write_array(og, "box", box, {static_cast<hsize_t>(item.size()), 4});
+  write_array(og, "score", score);
+  write_array(og, "polygon_counts", polygon_counts);
+  write_array(og, "polygon_sizes", polygon_sizes);
+  write_array(og, "points", points, {static_cast<hsize_t>(points.size() / 2), 2});
+}
+
+void write_rounds(H5::H5File& file, const std::vector<RoundRecord>& rounds) {
+  H5::Group all = file.createGroup("/rounds");
+  for (const auto& r : rounds) {
+    H5::Group g = all.createGroup(round_group_name(r.round));
+    write_attr_num<int32_t>(g, "round", r.round);
+    write_attr(g, "model_version", r.model_version);
+    write_attr(g, "note", r.note);
+    write_array(g, "selected", r.selected);
+    write_strings(g, "selected_ids", r.selected_ids);
+    write_array(g, "scores", r.scores);
+    std::vector<std::string> names;
+    std::vector<double> values;
+    for (const auto& [k, v] : r.metrics) names.push_back(k), values.push_back(v);
+    write_strings(g, "metric_names", names);
+    write_array(g, "metric_values", values);
+    names.clear(), values.clear();
+    for (const auto& [k, v] : r.seconds) names.push_back(k), values.push_back(v);
+    write_strings(g, "stage_names", names);
+    write_array(g, "stage_seconds", values);
+  }
+}
+
+void write_file(const std::string& path, const Pool& pool, const std::vector<RoundRecord>& rounds,
+                const std::map<std::string, StoredArray>& arrays,
+                const std::map<std::string, std::string>& meta) {
+  H5::H5File file(path, H5F_ACC_TRUNC);
+  write_attr(file, "alx_format", kFormat);
+  write_attr_num<int32_t>(file, "alx_version", Store::kFormatVersion);
+  write_attr_num<int64_t>(file, "checksum", pool_checksum(pool));
+  write_pool(file, pool);
+  write_rounds(file, rounds);
+  H5::Group ag = file.createGroup("/arrays");
+  for (const auto& [name, a] : arrays) {
+    std::vector<hsize_t> dims(a.shape.begin(), a.shape.end());
+    write_array(ag, name, a.data, dims);
+    H5::DataSet ds = ag.openDataSet(name);
+    write_attr(ds, "tag", a.tag);
+  }
+  H5::Group mg = file.createGroup("/meta");
+  for (const auto& [k, v] : meta) write_attr(mg, k, v);
+  file.flush(H5F_SCOPE_GLOBAL);
+}
+
+}  // namespace
+
+// ---- Store ---------------------------------------------------------------------------------
+
+Store::Store(Store&& o) noexcept
+    : path_(std::move(o.path_)), lock_fd_(o.lock_fd_), pool_(std::move(o.pool_)),
+      rounds_(std::move(o.rounds_)), arrays_(std::move(o.arrays_)), meta_(std::move(o.meta_)) {
+  o.lock_fd_ = -1;
+}
+
+Store& Store::operator=(Store&& o) noexcept {
+  if (this != &o) {
+    unlock();
+    path_ = std::move(o.path_);
+    lock_fd_ = o.lock_fd_;
+    o.lock_fd_ = -1;
+    pool_ = std::move(o.pool_);
+    rounds_ = std::move(o.rounds_);
+    arrays_ = std::move(o.arrays_);
+    meta_ = std::move(o.meta_);
+  }
+  return *this;
+}
+
+Store::~Store() { unlock(); }
+
+void Store::lock() {
+  const std::string lock_path = path_ + ".lock";
+  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  ALX_CHECK_IO(lock_fd_ >= 0, "cannot create lock file '{}': {}", lock_path, std::strerror(errno));
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+    ALX_THROW(IoError,
+              "store '{}' is in use by another alx process (lock '{}' is held); wait for it to "
+              "finish, or stop it",
+              path_, lock_path);
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(lock_fd_, 0) == 0) (void)!::write(lock_fd_, pid.data(), pid.size());
+}
+
+void Store::unlock() noexcept {
+  if (lock_fd_ >= 0) {
+    ::flock(lock_fd_, LOCK_UN);
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+  }
+}
+
+Store Store::create(const std::string& path, Pool pool) {
+  ALX_CHECK_IO(!fs::exists(path), "store '{}' already exists; open it instead of creating it",
+               path);
+  Store s;
+  s.path_ = path;
+  s.lock();
+  s.pool_ = std::move(pool);
+  s.save();
+  return s;
+}
+
+Store Store::open_or_create(const std::string& path, Pool pool) {
+  return fs::exists(path) ? open(path) : create(path, std::move(pool));
+}
+
+Store Store::open(const std::string& path) {
+  ALX_CHECK_IO(fs::exists(path), "store '{}' does not exist", path);
+  Store s;
+  s.path_ = path;
+  s.lock();
+  const std::string recover =
+      fs::exists(path + ".bak")
+          ? fmt::format("the previous state is in '{}.bak': copy it over '{}' to recover", path, path)
+          : std::string("no backup exists; recreate the store from the labeling export");
+  H5::Exception::dontPrint();
+  if (H5Fis_hdf5(path.c_str()) <= 0) {
+    ALX_THROW(IoError, "store '{}' is not an HDF5 file (truncated or corrupt); {}", path, recover);
+  }
+  try {
+    H5::H5File file(path, H5F_ACC_RDONLY);
+    ALX_CHECK_FORMAT(file.attrExists("alx_format") && read_attr(file, "alx_format") == kFormat,
+                     "'{}' is an HDF5 file but not an alx store", path);
+    const int version = read_attr_num<int32_t>(file, "alx_version");
+    ALX_CHECK_FORMAT(version >= 1 && version <= kFormatVersion,
+                     "store '{}' has format version {}, this alx reads versions 1..{}", path,
+                     version, kFormatVersion);
+
+    H5::Group schema = file.openGroup("/schema");
+    H5::Group g = file.openGroup("/pool");
+    Pool pool(Schema(read_strings(schema, "classes")), read_strings(g, "ids"));
+    const auto labels = read_array<int32_t>(g, "labels");
+    const auto label_rounds = read_array<int32_t>(g, "label_rounds");
+    ALX_CHECK_FORMAT(labels.size() == static_cast<std::size_t>(pool.size()) &&
+                         label_rounds.size() == labels.size(),
+                     "store '{}': /pool/labels has {} entries for {} ids", path, labels.size(),
+                     pool.size());
+    // Group labels by round so that add_labels keeps each item's round.
+    std::map<int, std::pair<std::vector<int64_t>, std::vector<int>>> by_round;
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+      if (labels[i] == Pool::kNoLabel) continue;
+      auto& [idx, lab] = by_round[label_rounds[i]];
+      idx.push_back(static_cast<int64_t>(i));
+      lab.push_back(labels[i]);
+    }
+    for (auto& [round, il] : by_round) pool.add_labels(il.first, il.second, round);
+
+    H5::Group og = g.openGroup("objects");
+    const auto item = read_array<int64_t>(og, "item");
+    const auto label = read_array<int32_t>(og, "label");
+    const auto box = read_array<float>(og, "box");
+    const auto score = read_array<float>(og, "score");
+    const auto polygon_counts = read_array<int32_t>(og, "polygon_counts");
+    const auto polygon_sizes = read_array<int32_t>(og, "polygon_sizes");
+    const auto points = read_array<float>(og, "points");
+    ALX_CHECK_FORMAT(label.size() == item.size() && box.size() == 4 * item.size() &&
+                         score.size() == item.size() && polygon_counts.size() == item.size(),
+                     "store '{}': /pool/objects arrays disagree in length", path);
+    std::map<int64_t, std::vector<Object>> objects;
+    std::size_t poly = 0, pt = 0;
+    for (std::size_t k = 0; k < item.size(); ++k) {
+      Object o;
+      o.label = label[k];
+      o.box = {box[4 * k], box[4 * k + 1], box[4 * k + 2], box[4 * k + 3]};
+      o.score = score[k];
+      for (int c = 0; c < polygon_counts[k]; ++c, ++poly) {
+        ALX_CHECK_FORMAT(poly < polygon_sizes.size() &&
+                             pt + 2 * static_cast<std::size_t>(polygon_sizes[poly]) <= points.size(),
+                         "store '{}': /pool/objects polygons are truncated", path);
+        Polygon pg;
+        for (int q = 0; q < polygon_sizes[poly]; ++q, pt += 2) pg.push_back({points[pt], points[pt + 1]});
+        o.polygons.push_back(std::move(pg));
+      }
+      objects[item[k]].push_back(std::move(o));
+    }
+    for (auto& [i, objs] : objects) pool.set_objects(i, std::move(objs));
+
+    const auto stored_crc = static_cast<uint32_t>(read_attr_num<int64_t>(file, "checksum"));
+    ALX_CHECK_FORMAT(stored_crc == pool_checksum(pool),
+                     "store '{}': pool checksum mismatch (the file was modified or damaged)", path);
+    s.pool_ = std::move(pool);
+
+    H5::Group rg = file.openGroup("/rounds");
+    for (hsize_t k = 0; k < rg.getNumObjs(); ++k) {
+      H5::Group r = rg.openGroup(rg.getObjnameByIdx(k));
+      RoundRecord rec;
+      rec.round = read_attr_num<int32_t>(r, "round");
+      rec.model_version = read_attr(r, "model_version");
+      rec.note = read_attr(r, "note");
+      rec.selected = read_array<int64_t>(r, "selected");
+      rec.selected_ids = read_strings(r, "selected_ids");
+      rec.scores = read_array<float>(r, "scores");
+      auto names = read_strings(r, "metric_names");
+      auto values = read_array<double>(r, "metric_values");
+      ALX_CHECK_FORMAT(names.size() == values.size(), "store '{}': round {} metrics are damaged",
+                       path, rec.round);
+      for (std::size_t i = 0; i < names.size(); ++i) rec.metrics[names[i]] = values[i];
+      names = read_strings(r, "stage_names");
+      values = read_array<double>(r, "stage_seconds");
+      ALX_CHECK_FORMAT(names.size() == values.size(), "store '{}': round {} timings are damaged",
+                       path, rec.round);
+      for (std::size_t i = 0; i < names.size(); ++i) rec.seconds[names[i]] = values[i];
+      s.rounds_.push_back(std::move(rec));
+    }
+    std::sort(s.rounds_.begin(), s.rounds_.end(),
+              [](const RoundRecord& a, const RoundRecord& b) { return a.round < b.round; });
+
+    H5::Group ag = file.openGroup("/arrays");
+    for (hsize_t k = 0; k < ag.getNumObjs(); ++k) {
+      const std::string name = ag.getObjnameByIdx(k);
+      H5::DataSet ds = ag.openDataSet(name);
+      StoredArray a;
+      for (auto d : dims_of(ds)) a.shape.push_back(static_cast<int64_t>(d));
+      a.data = read_array<float>(ag, name);
+      a.tag = read_attr(ds, "tag");
+      s.arrays_[name] = std::move(a);
+    }
+    H5::Group mg = file.openGroup("/meta");
+    for (int k = 0; k < mg.getNumAttrs(); ++k) {
+      H5::Attribute a = mg.openAttribute(static_cast<unsigned>(k));
+      const std::string key = a.getName();
+      s.meta_[key] = read_attr(mg, key);
+    }
+  } catch (const H5::Exception& e) {
+    ALX_THROW(IoError, "store '{}' is damaged or incomplete ({}: {}); {}", path, e.getFuncName(),
+              e.getDetailMsg(), recover);
+  } catch (const FormatError& e) {
+    ALX_THROW(IoError, "{}; {}", e.what(), recover);
+  } catch (const InvalidArgument& e) {
+    ALX_THROW(IoError, "store '{}' holds an invalid pool ({}); {}", path, e.what(), recover);
+  }
+  return s;
+}
+
+void Store::add_round(RoundRecord record) {
+  ALX_CHECK(record.round > last_round(), "round {} is not after the last stored round {}",
+            record.round, last_round());
+  ALX_CHECK(record.selected.size() == record.scores.size() || record.scores.empty(),
+            "round {}: {} selected items but {} scores", record.round, record.selected.size(),
+            record.scores.size());
+  rounds_.push_back(std::move(record));
+}
+
+void Store::set_array(const std::string& name, StoredArray array) {
+  ALX_CHECK(!name.empty() && name.find('/') == std::string::npos,
+            "array name '{}' must be non-empty and contain no '/'", name);
+  std::size_t n = 1;
+  for (auto d : array.shape) {
+    ALX_CHECK(d >= 0, "array '{}': negative dimension {}", name, d);
+    n *= static_cast<std::size_t>(d);
+  }
+  ALX_CHECK(n == array.data.size(), "array '{}': shape holds {} values, data has {}", name, n,
+            array.data.size());
+  arrays_[name] = std::move(array);
+}
+
+const StoredArray* Store::array(const std::string& name) const {
+  auto it = arrays_.find(name);
+  return it == arrays_.end() ? nullptr : &it->second;
+}
+
+void Store::remove_array(const std::string& name) { arrays_.erase(name); }
+
+void Store::set_meta(const std::string& key, const std::string& value) {
+  ALX_CHECK(!key.empty(), "meta key must not be empty");
+  meta_[key] = value;
+}
+
+std::optional<std::string> Store::meta(const std::string& key) const {
+  auto it = meta_.find(key);
+  if (it == meta_.end()) return std::nullopt;
+  return it->second;
+}
+
+void Store::save() {
+  const std::string tmp = path_ + ".tmp";
+  H5::Exception::dontPrint();
+  try {
+    write_file(tmp, pool_, rounds_, arrays_, meta_);
+  } catch (const H5::Exception& e) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    ALX_THROW(IoError,
+              "could not write store '{}' ({}: {}; disk full or not writable?); the previous "
+              "state in '{}' is intact",
+              path_, e.getFuncName(), e.getDetailMsg(), path_);
+  }
+  fsync_path(tmp, false);
+  std::error_code ec;
+  if (fs::exists(path_)) {
+    const std::string bak = path_ + ".bak";
+    fs::remove(bak, ec);
+    fs::create_hard_link(path_, bak, ec);  // best effort: keeps the previous state for recovery
+  }
+  if (std::rename(tmp.c_str(), path_.c_str()) != 0) {
+    const std::string why = std::strerror(errno);
+    fs::remove(tmp, ec);
+    ALX_THROW(IoError, "could not replace store '{}': {}; the previous state is intact", path_, why);
+  }
+  const auto dir = fs::absolute(path_).parent_path().string();
+  fsync_path(dir, true);
+}
+
+}  // namespace alx

@@ -335,6 +335,42 @@ TEST(LabelStudioRead, LargeExportIsStreamed) {
   EXPECT_EQ(ls.dataset.pool.counts_per_class(), (std::vector<int64_t>{16667, 33333}));
 }
 
+TEST(LabelStudioConfig, FixtureConfigsGiveNamesAndClasses) {
+  const auto coco = read_label_studio_config(fixture(kLsSdk + "test_export_coco/label_config.xml"));
+  EXPECT_EQ(coco.names.to_name, "image");
+  EXPECT_EQ(coco.names.data_key, "image");
+  EXPECT_EQ(coco.names.rectangle_from_name, "rectangle_label");
+  EXPECT_EQ(coco.names.polygon_from_name, "polygon_label");
+  EXPECT_EQ(coco.names.choices_from_name, "");  // no Choices: no class result is written
+  EXPECT_EQ(coco.classes, (std::vector<std::string>{"rectangle_label", "polygon_label"}));
+  const auto min = read_label_studio_config(fixture(kLsSdk + "test_export_json_min/label_config.xml"));
+  EXPECT_EQ(min.classes, (std::vector<std::string>{"Airplane", "Car"}));
+  EXPECT_EQ(min.names.polygon_from_name, "label");
+  for (const char* f : {"test_export_yolo/label_config.xml", "test_export_yolo/label_config_polygons.xml"})
+    EXPECT_NO_THROW(read_label_studio_config(fixture(kLsSdk + f))) << f;
+
+  // With the config, its classes are fixed (order included) and its names are kept.
+  const auto ls = read_label_studio(fixture(kLsSdk + "test_export_json_min/data.json"),
+                                    no_image_check().label_config(
+                                        fixture(kLsSdk + "test_export_json_min/label_config.xml")));
+  EXPECT_EQ(ls.dataset.pool.schema().names(), (std::vector<std::string>{"Airplane", "Car"}));
+  EXPECT_EQ(ls.names.choices_from_name, "");
+  EXPECT_EQ(ls.names.polygon_from_name, "label");
+}
+
+TEST(LabelStudioConfig, NonImageConfigsAreRefused) {
+  const auto dir = test::scratch("cfg");
+  EXPECT_THROW_WITH(read_label_studio_config(test::write_text(dir / "text.xml", R"(<View>
+      <Text name="text" value="$text"/><Choices name="c" toName="text"><Choice value="a"/></Choices>
+    </View>)")), FormatError, "text.xml", "no <Image>");
+  EXPECT_THROW_WITH(read_label_studio_config(test::write_text(dir / "kp.xml", R"(<View>
+      <Image name="img" value="$image"/><KeyPointLabels name="k" toName="img"><Label value="a"/>
+      </KeyPointLabels></View>)")), FormatError, "kp.xml", "toName=\"img\"");
+  EXPECT_THROW_WITH(read_label_studio_config(test::write_text(dir / "cut.xml", "<View><Image")),
+                    FormatError, "cut.xml", "not valid XML");
+  EXPECT_THROW_WITH(read_label_studio_config((dir / "absent.xml").string()), IoError, "absent.xml");
+}
+
 NextBatch sample_batch() {
   NextBatch batch;
   batch.schema = Schema({"cat", "dog", "bird"});
@@ -435,6 +471,23 @@ TEST(LabelStudioWrite, TasksWithPredictionsMatchTheImportFormat) {
   EXPECT_NEAR(back.predictions[1]->objects[0].box.x2, 60.f, 1e-3);
   EXPECT_NEAR(back.predictions[1]->objects[1].polygons[0][2].y, 40.f, 1e-3);
   EXPECT_EQ(back.names.rectangle_from_name, "box");
+}
+
+TEST(LabelStudioWrite, OnlyControlsTheConfigHasGetResults) {
+  const auto dir = test::scratch("names");
+  const std::string path = (dir / "next_batch.json").string();
+  LabelStudioNames names;  // a detection-only project: no Choices control
+  names.choices_from_name = "";
+  write_label_studio_tasks(path, sample_batch(), names);
+  std::ifstream in(path);
+  const json tasks = json::parse(in);
+  EXPECT_FALSE(tasks[0].contains("predictions"));  // nothing to predict for it
+  EXPECT_EQ(tasks[0]["data"]["alx_predicted"], "dog");  // still sortable in the data manager
+  EXPECT_EQ(tasks[1]["predictions"][0]["result"].size(), 2u);
+  EXPECT_EQ(tasks[1]["predictions"][0]["result"][0]["type"], "rectanglelabels");
+  names.polygon_from_name = "";
+  EXPECT_THROW_WITH(write_label_studio_tasks(path, sample_batch(), names), InvalidArgument,
+                    "imgs/b.png", "PolygonLabels");
 }
 
 TEST(LabelStudioWrite, InvalidBatchWritesNothing) {

@@ -5,6 +5,7 @@
 #include "io/formats_detail.h"
 
 #include <nlohmann/json.hpp>
+#include <pugixml.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -149,9 +150,16 @@ struct Reader {
   std::unordered_map<std::string, std::string> seen_ids;  // pool id → task description
   int64_t position = 0;
 
-  Reader(std::string f, const LabelStudioOptions& o)
-      : file(std::move(f)), options(o), labels(o.classes()) {
+  Reader(std::string f, const LabelStudioOptions& o, const std::optional<LabelStudioConfig>& config)
+      : file(std::move(f)),
+        options(o),
+        labels(!o.classes().empty() || !config ? o.classes() : config->classes) {
     root = options.images_root().empty() ? detail::folder_of(file) : fs::path(options.images_root());
+    if (config) {  // the config's names win over what the export shows
+      out.names = config->names;
+      names_seen_choices = names_seen_rect = names_seen_poly = names_seen_to = true;
+      if (options.data_key().empty()) data_key = config->names.data_key;
+    }
   }
 
   struct Parsed {
@@ -560,10 +568,60 @@ std::string label_studio_relative_path(const std::string& reference) {
   return ref;
 }
 
+LabelStudioConfig read_label_studio_config(const std::string& path) {
+  pugi::xml_document doc;
+  const pugi::xml_parse_result parsed = doc.load_file(path.c_str());
+  if (parsed.status == pugi::status_file_not_found || parsed.status == pugi::status_io_error)
+    ALX_THROW(IoError, "cannot read Label Studio labeling config '{}': {}", path,
+              parsed.description());
+  ALX_CHECK_FORMAT(parsed, "{}: not valid XML: {} at byte {}", path, parsed.description(),
+                   parsed.offset);
+  const pugi::xml_node image = doc.find_node([](const pugi::xml_node& n) {
+    return n.type() == pugi::node_element && std::string(n.name()) == "Image";
+  });
+  ALX_CHECK_FORMAT(image, "{}: no <Image> tag; alx labels images", path);
+  LabelStudioConfig config;
+  config.names.to_name = image.attribute("name").value();
+  std::string value = image.attribute("value").value();
+  ALX_CHECK_FORMAT(!config.names.to_name.empty() && value.size() > 1 && value[0] == '$',
+                   "{}: <Image> needs name=\"...\" and value=\"$key\"", path);
+  config.names.data_key = value.substr(1);
+  config.names.choices_from_name.clear();
+  config.names.rectangle_from_name.clear();
+  config.names.polygon_from_name.clear();
+  detail::LabelMap classes({});
+  for (const pugi::xpath_node& xn : doc.select_nodes("//*[@toName]")) {
+    const pugi::xml_node control = xn.node();
+    const std::string kind = control.name();
+    std::string* slot = kind == "Choices"           ? &config.names.choices_from_name
+                        : kind == "RectangleLabels" ? &config.names.rectangle_from_name
+                        : kind == "PolygonLabels"   ? &config.names.polygon_from_name
+                                                    : nullptr;
+    if (slot == nullptr || std::string(control.attribute("toName").value()) != config.names.to_name)
+      continue;
+    if (slot->empty()) *slot = control.attribute("name").value();
+    const char* item = kind == "Choices" ? "Choice" : "Label";
+    for (const pugi::xml_node& c : control.children(item)) {
+      const std::string v = c.attribute("value").value();
+      if (!v.empty()) classes.declare(v);
+    }
+  }
+  ALX_CHECK_FORMAT(!config.names.choices_from_name.empty() ||
+                       !config.names.rectangle_from_name.empty() ||
+                       !config.names.polygon_from_name.empty(),
+                   "{}: no Choices, RectangleLabels or PolygonLabels control with toName=\"{}\"; "
+                   "alx reads image classification, boxes and polygons",
+                   path, config.names.to_name);
+  config.classes = classes.schema().names();
+  return config;
+}
+
 LabelStudioExport read_label_studio(const std::string& path, const LabelStudioOptions& options) {
   std::ifstream in(path, std::ios::binary);
   ALX_CHECK_IO(in.is_open(), "cannot open Label Studio export '{}'", path);
-  Reader reader(path, options);
+  std::optional<LabelStudioConfig> config;
+  if (!options.label_config().empty()) config = read_label_studio_config(options.label_config());
+  Reader reader(path, options, config);
   // Stream: each task is handed over when its closing brace is parsed and then
   // discarded, so a export of hundreds of MB never sits in memory as one tree.
   enum class Top { kUnknown, kList, kTask } top = Top::kUnknown;
@@ -640,6 +698,10 @@ void write_label_studio_tasks(const std::string& path, const NextBatch& batch,
                     {"value", std::move(value)},
                     {"score", obj.score}};
       };
+      ALX_CHECK(!(obj.polygons.empty() ? names.rectangle_from_name : names.polygon_from_name).empty(),
+                "{}: a predicted {} but the labeling config has no {} control", who,
+                obj.polygons.empty() ? "box" : "polygon",
+                obj.polygons.empty() ? "RectangleLabels" : "PolygonLabels");
       if (obj.polygons.empty()) {
         result.push_back(region("rectanglelabels", names.rectangle_from_name,
                                 {{"x", obj.box.x1 / W * 100.0},

@@ -72,6 +72,10 @@ struct LabelStudioOptions {
   ALX_ARG(bool, allow_multiple_labels) = false;
   /// Which prediction of a task to keep; empty = the last one.
   ALX_ARG(std::string, model_version);
+  /// The project's labeling config XML (Settings → Labeling Interface → Code); when set,
+  /// its classes are the fixed class list (unless `classes` is given) and its control
+  /// and image tag names are used for writing, whatever the export holds.
+  ALX_ARG(std::string, label_config);
 
  public:
   template <class V>
@@ -83,6 +87,7 @@ struct LabelStudioOptions {
     v("allow_multiple_labels", allow_multiple_labels_,
       "keep the first of several choices instead of refusing");
     v("model_version", model_version_, "prediction to read (empty: the last)");
+    v("label_config", label_config_, "labeling config XML giving classes and tag names");
   }
 };
 
@@ -96,6 +101,23 @@ struct LabelStudioNames {
   std::string to_name = "image";              ///< <Image name=...>
   std::string data_key = "image";             ///< <Image value="$image">
 };
+
+/// What alx needs from a Label Studio labeling config.
+struct LabelStudioConfig {
+  /// The <Image> tag's name and `$value`, and the names of the Choices, RectangleLabels
+  /// and PolygonLabels controls whose toName is that image ("" for a control the
+  /// config lacks, so that no result is written for it).
+  LabelStudioNames names;
+  /// <Choice> / <Label> values of those controls in document order, each once.
+  std::vector<std::string> classes;
+};
+
+/// Reads a labeling config such as
+///   <View><Image name="image" value="$image"/>
+///     <Choices name="choice" toName="image"><Choice value="cat"/>…</Choices></View>
+/// Throws alx::FormatError when it is not XML, has no <Image>, or no supported control
+/// is attached to the image (a text or audio project); alx::IoError when unreadable.
+LabelStudioConfig read_label_studio_config(const std::string& path);
 
 /// One task's prediction, as read.
 struct LabelStudioPrediction {
@@ -127,6 +149,8 @@ LabelStudioExport read_label_studio(const std::string& path, const LabelStudioOp
 std::string label_studio_relative_path(const std::string& reference);
 
 /// Writes the batch as Label Studio tasks with predictions (see the file comment).
+/// A class prediction is written only when names.choices_from_name is set; boxes and
+/// polygons need rectangle_from_name / polygon_from_name (InvalidArgument otherwise).
 /// Validates everything first (validate(batch), image sizes for objects), then writes
 /// to a temporary file renamed over `path`: a failure leaves no partial file.
 void write_label_studio_tasks(const std::string& path, const NextBatch& batch,

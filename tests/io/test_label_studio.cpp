@@ -1,4 +1,5 @@
 // Label Studio export reader and tasks writer, on the real exports in shared/fixtures.
+#include <alx/core/config.h>
 #include <alx/core/error.h>
 #include <alx/core/io/label_studio.h>
 
@@ -166,6 +167,8 @@ TEST(LabelStudioRead, RelativePathsOfReferences) {
   EXPECT_EQ(label_studio_relative_path("https://h.example/p/a.png?sig=1"), "p/a.png");
   EXPECT_EQ(label_studio_relative_path("s3://bucket/k/a.png"), "k/a.png");
   EXPECT_EQ(label_studio_relative_path("/image1"), "image1");
+  EXPECT_EQ(label_studio_relative_path("/data/local-files/?d=a+b%2B.png"), "a b+.png");
+  EXPECT_EQ(label_studio_relative_path("/data/upload/1/a+b%20c.png"), "a+b c.png");
   EXPECT_EQ(label_studio_relative_path("x/y.jpg"), "x/y.jpg");
 }
 
@@ -369,6 +372,20 @@ TEST(LabelStudioConfig, NonImageConfigsAreRefused) {
   EXPECT_THROW_WITH(read_label_studio_config(test::write_text(dir / "cut.xml", "<View><Image")),
                     FormatError, "cut.xml", "not valid XML");
   EXPECT_THROW_WITH(read_label_studio_config((dir / "absent.xml").string()), IoError, "absent.xml");
+}
+
+TEST(LabelStudioOptions, ReadFromYaml) {
+  const auto node = config::load_string(
+      "images_root: /data/media\ncheck_images: false\nclasses: [cat, dog]\nlabel_config: c.xml\n",
+      "run.yaml");
+  const auto o = config::read<LabelStudioOptions>(node, {"run.yaml", "labelstudio"});
+  EXPECT_EQ(o.images_root(), "/data/media");
+  EXPECT_FALSE(o.check_images());
+  EXPECT_EQ(o.classes(), (std::vector<std::string>{"cat", "dog"}));
+  EXPECT_EQ(o.label_config(), "c.xml");
+  EXPECT_THROW_WITH(config::read<LabelStudioOptions>(config::load_string("image_root: x\n", "run.yaml"),
+                                                     {"run.yaml", "labelstudio"}),
+                    ConfigError, "labelstudio.image_root", "images_root");
 }
 
 NextBatch sample_batch() {

@@ -22,7 +22,8 @@ namespace {
 
 constexpr double kPi = 3.14159265358979323846;
 
-std::string percent_decode(const std::string& s) {
+/// %XX escapes; '+' is a space only in a query string (as Django decodes `?d=`).
+std::string percent_decode(const std::string& s, bool plus_is_space = false) {
   std::string out;
   out.reserve(s.size());
   auto hex = [](char c) -> int {
@@ -35,7 +36,7 @@ std::string percent_decode(const std::string& s) {
     if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
       out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
       i += 2;
-    } else if (s[i] == '+') {
+    } else if (plus_is_space && s[i] == '+') {
       out += ' ';
     } else {
       out += s[i];
@@ -553,7 +554,7 @@ std::string label_studio_relative_path(const std::string& reference) {
     std::string p = ref.substr(d + 2);
     const auto amp = p.find('&');
     if (amp != std::string::npos) p.resize(amp);
-    return percent_decode(p);
+    return percent_decode(p, /*plus_is_space=*/true);
   }
   if (starts_with(ref, "/data/upload/")) {
     std::string rest = ref.substr(std::string("/data/upload/").size());

@@ -40,8 +40,8 @@ void write_chw(const cv::Mat& image, float* out) {
       write_rows<float>(image, 1.f, out);
       break;
     default: {
-      cv::Mat f;
-      image.convertTo(f, CV_MAKETYPE(CV_32F, ch));
+      cv::Mat f;  // 16-bit images scale to [0, 1] like 8-bit ones; the rest as they are
+      image.convertTo(f, CV_MAKETYPE(CV_32F, ch), image.depth() == CV_16U ? 1.0 / 65535.0 : 1.0);
       write_rows<float>(f, 1.f, out);
     }
   }

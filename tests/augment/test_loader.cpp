@@ -202,12 +202,18 @@ TEST(Loader, PrefetchIsBounded) {
   auto source = std::make_shared<CountingSource>(1000);
   aug::BatchLoader loader(source, iota(1000), {}, nullptr,
                           aug::LoaderOptions().batch_size(10).workers(3).prefetch(2));
+  // Waits (up to 10 s on a busy machine) until n loads happened, then a little longer
+  // to see whether more than allowed happen.
+  auto settle = [&](int64_t n) {
+    for (int i = 0; i < 1000 && source->loads.load() < n; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    return source->loads.load();
+  };
   loader.start_epoch(0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  EXPECT_EQ(source->loads.load(), 20);  // two batches ahead, no more
+  EXPECT_EQ(settle(20), 20);  // two batches ahead, no more
   ASSERT_TRUE(loader.next().has_value());
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  EXPECT_EQ(source->loads.load(), 30);
+  EXPECT_EQ(settle(30), 30);
 }
 
 TEST(Loader, RestartingAnEpochMidwayIsClean) {

@@ -386,6 +386,7 @@ TEST(ToTensor, ScalesAndSwapsBgrToRgb) {
   EXPECT_FLOAT_EQ(g.max().item<float>(), 1.f);
   const auto f = aug::to_tensor(cv::Mat(2, 2, CV_32FC1, cv::Scalar(-3.5)));
   EXPECT_FLOAT_EQ(f[0][1][1].item<float>(), -3.5f);  // float: copied as is
+  EXPECT_FLOAT_EQ(aug::to_tensor(cv::Mat(1, 1, CV_16UC1, cv::Scalar(65535)))[0][0][0].item<float>(), 1.f);
   const auto b = aug::stack({img, img});
   EXPECT_EQ(b.sizes().vec(), (std::vector<int64_t>{2, 3, 3, 4}));
   EXPECT_TRUE(b[1].equal(t));

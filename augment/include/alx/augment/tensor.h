@@ -3,8 +3,8 @@
 // Channel order: OpenCV holds color images as BGR; tensors are RGB, as every
 // torchvision-trained model expects. to_tensor and stack swap the order (BGRA → RGBA
 // for 4 channels); 1-channel images give C = 1.
-// Scaling: CV_8U pixels are divided by 255 (→ [0, 1]); CV_32F pixels (e.g. after
-// normalize) are copied as they are; other depths are converted as float.
+// Scaling: CV_8U pixels are divided by 255 and CV_16U by 65535 (→ [0, 1]); CV_32F pixels
+// (e.g. after normalize) are copied as they are; other depths are converted as float.
 #pragma once
 
 #include <opencv2/core.hpp>

@@ -1,0 +1,149 @@
+// alx/training/trainer.h — fits a Model on the labeled part of a pool, and evaluates it.
+//
+//   auto model = make_model(ModelOptions().name("gal_cnn"));
+//   Trainer trainer(TrainerOptions().epochs(10).lr(1e-3), train_pipeline, eval_pipeline);
+//   TrainResult r = trainer.fit(*model, images, pool);          // labeled items of `pool`
+//   Metrics m = trainer.evaluate(*model, test_images, test_indices, test_labels);
+#pragma once
+
+#include <alx/core/image_source.h>
+#include <alx/core/options.h>
+#include <alx/core/pool.h>
+#include <alx/training/model.h>
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace alx::augment {
+class Pipeline;
+}
+
+namespace alx::training {
+
+struct TrainerOptions {
+  ALX_ARG(std::string, optimizer) = "adam";
+  ALX_ARG(double, lr) = 1e-3;
+  ALX_ARG(double, momentum) = 0.9;
+  ALX_ARG(bool, nesterov) = false;
+  ALX_ARG(double, weight_decay) = 0.0;
+  /// constant, step (× gamma every step_epochs), cosine (to 0 over the epochs, per step)
+  ALX_ARG(std::string, schedule) = "constant";
+  ALX_ARG(int, step_epochs) = 10;
+  ALX_ARG(double, gamma) = 0.1;
+  ALX_ARG(int, epochs) = 10;
+  ALX_ARG(int64_t, batch_size) = 64;
+  /// Fraction of the labeled items held out (stratified) for early stopping; 0: none.
+  ALX_ARG(double, validation_fraction) = 0.0;
+  /// Epochs without a better held-out accuracy before stopping; 0: never stop early.
+  ALX_ARG(int, patience) = 0;
+  /// With a held-out split: end with the weights of the best epoch.
+  ALX_ARG(bool, restore_best) = true;
+  /// none, balanced (n / (K · n_k)) or explicit (class_weights).
+  ALX_ARG(std::string, class_weighting) = "none";
+  ALX_ARG(std::vector<double>, class_weights) = {};
+  /// true: fresh initialisation from `seed` at every fit (each round); false: warm start.
+  ALX_ARG(bool, reinit) = true;
+  /// Train only the head; the trunk runs in eval mode without gradients.
+  ALX_ARG(bool, freeze_backbone) = false;
+  ALX_ARG(double, grad_clip) = 0.0;
+  /// LibTorch intra-op threads; 0: every core (LibTorch itself starts with 1 here).
+  ALX_ARG(int, threads) = 0;
+  /// Augmentation worker threads of the batch loader and batches prefetched.
+  ALX_ARG(int, workers) = 2;
+  ALX_ARG(int, prefetch) = 4;
+  ALX_ARG(uint64_t, seed) = 0;
+  ALX_ARG(std::string, device) = "cpu";
+  ALX_ARG(int64_t, eval_batch_size) = 256;
+
+ public:
+  template <class V>
+  void visit(V&& v) {
+    v("optimizer", optimizer_, "adam or sgd");
+    v("lr", lr_, "learning rate", Range::positive());
+    v("momentum", momentum_, "sgd momentum", Range::between(0, 1));
+    v("nesterov", nesterov_, "sgd Nesterov momentum");
+    v("weight_decay", weight_decay_, "L2 weight decay", Range::at_least(0));
+    v("schedule", schedule_, "learning-rate schedule: constant, step or cosine");
+    v("step_epochs", step_epochs_, "step schedule: epochs between decays", Range::at_least(1));
+    v("gamma", gamma_, "step schedule: decay factor", Range::positive());
+    v("epochs", epochs_, "passes over the labeled set (maximum with early stopping)", Range::at_least(1));
+    v("batch_size", batch_size_, "training batch size", Range::at_least(1));
+    v("validation_fraction", validation_fraction_, "held-out fraction for early stopping", Range::between(0, 0.9));
+    v("patience", patience_, "epochs without improvement before stopping (0: never)", Range::at_least(0));
+    v("restore_best", restore_best_, "end with the best held-out epoch's weights");
+    v("class_weighting", class_weighting_, "loss weights: none, balanced or explicit");
+    v("class_weights", class_weights_, "explicit loss weight per class", Range::at_least(0));
+    v("reinit", reinit_, "re-initialise the model at every fit (false: warm start)");
+    v("freeze_backbone", freeze_backbone_, "train only the head");
+    v("grad_clip", grad_clip_, "clip the gradient norm (0: off)", Range::at_least(0));
+    v("threads", threads_, "LibTorch threads (0: all cores)", Range::at_least(0));
+    v("workers", workers_, "augmentation worker threads", Range::at_least(0));
+    v("prefetch", prefetch_, "batches prepared ahead", Range::at_least(1));
+    v("seed", seed_, "seed of initialisation, shuffling, augmentation and dropout");
+    v("device", device_, "cpu, cuda or cuda:N");
+    v("eval_batch_size", eval_batch_size_, "batch size of evaluation", Range::at_least(1));
+  }
+};
+
+/// One epoch of a fit.
+struct EpochStats {
+  int epoch = 0;
+  double loss = 0.0;            ///< mean training loss
+  double train_accuracy = 0.0;  ///< on the augmented training batches
+  double val_accuracy = -1.0;   ///< held-out accuracy, -1 without a split
+  double lr = 0.0;              ///< at the end of the epoch
+  double seconds = 0.0;
+};
+
+struct TrainResult {
+  std::vector<EpochStats> epochs;
+  int best_epoch = -1;           ///< by held-out accuracy; -1 without a split
+  double best_val_accuracy = -1.0;
+  bool stopped_early = false;
+  int64_t num_train = 0, num_val = 0;
+  double images_per_second = 0.0;  ///< training images per second over the fit
+  int64_t model_version = 0;       ///< Model::version() after the fit
+};
+
+/// Classification metrics over K classes.
+struct Metrics {
+  int64_t n = 0;
+  double accuracy = 0.0;
+  double macro_f1 = 0.0;
+  std::vector<double> per_class_accuracy;  ///< recall per class (NaN for an absent class)
+  std::vector<double> per_class_f1;
+  torch::Tensor confusion;  ///< [K, K] int64, rows = true class, columns = predicted
+};
+
+/// Metrics from true labels [N] and predicted labels [N] (int64) over `num_classes`.
+Metrics compute_metrics(const torch::Tensor& truth, const torch::Tensor& predicted, int64_t num_classes);
+
+class Trainer {
+ public:
+  /// `train` augments training batches, `eval` prepares held-out and evaluation
+  /// images; null pipelines only convert images to tensors.
+  explicit Trainer(TrainerOptions options = {}, std::shared_ptr<const augment::Pipeline> train = nullptr,
+                   std::shared_ptr<const augment::Pipeline> eval = nullptr);
+
+  const TrainerOptions& options() const noexcept { return options_; }
+
+  /// Fits `model` on the labeled items of `pool` (images from `images`, same indices).
+  TrainResult fit(Model& model, std::shared_ptr<const ImageSource> images, const Pool& pool) const;
+  /// Fits on explicit items; labels in [0, num_classes).
+  TrainResult fit(Model& model, std::shared_ptr<const ImageSource> images, std::vector<int64_t> indices,
+                  std::vector<int> labels) const;
+
+  /// Accuracy, per-class accuracy, macro-F1 and confusion matrix of `model` on items.
+  Metrics evaluate(Model& model, std::shared_ptr<const ImageSource> images, const std::vector<int64_t>& indices,
+                   const std::vector<int>& labels) const;
+
+ private:
+  TrainerOptions options_;
+  std::shared_ptr<const augment::Pipeline> train_, eval_;
+};
+
+}  // namespace alx::training

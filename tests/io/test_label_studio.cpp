@@ -458,6 +458,8 @@ TEST(LabelStudioWrite, TasksWithPredictionsMatchTheImportFormat) {
   EXPECT_EQ(a["data"]["alx_rank"], 0);
   EXPECT_DOUBLE_EQ(a["data"]["alx_uncertainty"].get<double>(), 1.05);
   EXPECT_EQ(a["data"]["alx_predicted"], "dog");
+  EXPECT_NEAR(a["data"]["alx_probabilities"]["bird"].get<double>(), 0.25, 1e-6);
+  EXPECT_FALSE(tasks[1]["data"].contains("alx_probabilities"));
   // Label Studio shows the LOWEST score first: the score is the confidence.
   EXPECT_DOUBLE_EQ(a["predictions"][0]["score"].get<double>(), 0.4);
   EXPECT_LT(tasks[0]["predictions"][0]["score"].get<double>(),

@@ -149,8 +149,14 @@ template <class Callback>
 void parse_stream(const std::string& path, const char* what, Callback&& callback, json* rest) {
   std::ifstream in(path, std::ios::binary);
   ALX_CHECK_IO(in.is_open(), "cannot open {} '{}'", what, path);
+  detail::StreamProgress progress(in, path);
+  auto with_progress = [&](int depth, json::parse_event_t event, json& parsed) {
+    const bool keep = callback(depth, event, parsed);
+    if (!keep) progress.update();
+    return keep;
+  };
   try {
-    json j = json::parse(in, json::parser_callback_t(callback), true, false);
+    json j = json::parse(in, json::parser_callback_t(with_progress), true, false);
     if (rest) *rest = std::move(j);
   } catch (const json::parse_error& e) {
     ALX_THROW(FormatError, "{}: not valid JSON (truncated or corrupt?): {}", path, e.what());

@@ -83,6 +83,27 @@ void LabelMap::declare(const std::string& name) {
   if (!fixed_ && !name.empty() && schema_.find(name) < 0) schema_.add(name);
 }
 
+StreamProgress::StreamProgress(std::istream& in, const std::string& path) : in_(in) {
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  if (!ec && size > (8u << 20) && Progress::terminal())
+    bar_ = std::make_unique<Progress>(static_cast<int64_t>(size >> 10),
+                                      fmt::format("reading {} (KiB)", fs::path(path).filename().string()));
+}
+
+StreamProgress::~StreamProgress() = default;
+
+void StreamProgress::update() {
+  if (!bar_ || (++calls_ & 255u) != 0) return;
+  const std::streamoff pos = in_.tellg();
+  if (pos < 0) return;
+  const int64_t kib = static_cast<int64_t>(pos) >> 10;
+  if (kib > reported_) {
+    bar_->advance(kib - reported_);
+    reported_ = kib;
+  }
+}
+
 void write_atomic(const std::string& path, const std::string& content) {
   const fs::path target(path);
   fs::path tmp = target;

@@ -2,9 +2,12 @@
 #pragma once
 
 #include <alx/core/error.h>
+#include <alx/core/progress.h>
 #include <alx/core/schema.h>
 
 #include <filesystem>
+#include <istream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -39,6 +42,22 @@ class LabelMap {
  private:
   Schema schema_;
   bool fixed_ = false;
+};
+
+/// A progress bar over the bytes of a file being parsed from `in` (alx/core/progress.h:
+/// drawn on a terminal only, and only for files above 8 MiB). update() is cheap enough to
+/// call per item: it looks at the stream position every 256 calls.
+class StreamProgress {
+ public:
+  StreamProgress(std::istream& in, const std::string& path);
+  ~StreamProgress();
+  void update();
+
+ private:
+  std::istream& in_;
+  std::unique_ptr<Progress> bar_;
+  int64_t reported_ = 0;
+  unsigned calls_ = 0;
 };
 
 /// Writes `content` to a temporary file beside `path`, then renames it over `path`:

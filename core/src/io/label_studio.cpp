@@ -545,6 +545,13 @@ struct Reader {
 
 }  // namespace
 
+std::vector<std::vector<Object>> prediction_objects(const LabelStudioExport& export_) {
+  std::vector<std::vector<Object>> out(export_.predictions.size());
+  for (std::size_t i = 0; i < out.size(); ++i)
+    if (export_.predictions[i]) out[i] = export_.predictions[i]->objects;
+  return out;
+}
+
 std::string label_studio_relative_path(const std::string& reference) {
   const std::string& ref = reference;
   if (starts_with(ref, "/data/local-files/")) {
@@ -625,6 +632,7 @@ LabelStudioExport read_label_studio(const std::string& path, const LabelStudioOp
   Reader reader(path, options, config);
   // Stream: each task is handed over when its closing brace is parsed and then
   // discarded, so a export of hundreds of MB never sits in memory as one tree.
+  detail::StreamProgress progress(in, path);
   enum class Top { kUnknown, kList, kTask } top = Top::kUnknown;
   json::parser_callback_t cb = [&](int depth, json::parse_event_t event, json& parsed) {
     if (depth == 0 && top == Top::kUnknown) {
@@ -638,6 +646,7 @@ LabelStudioExport read_label_studio(const std::string& path, const LabelStudioOp
         (event == json::parse_event_t::object_end || event == json::parse_event_t::value ||
          event == json::parse_event_t::array_end)) {
       reader.task(parsed);
+      progress.update();
       return false;  // discard: the task is read
     }
     return true;
@@ -666,6 +675,12 @@ void write_label_studio_tasks(const std::string& path, const NextBatch& batch,
     data["alx_id"] = it.id;
     data["alx_rank"] = it.rank;
     data["alx_uncertainty"] = it.uncertainty;
+    if (!it.probabilities.empty()) {
+      json probs = json::object();
+      for (int c = 0; c < batch.schema.size(); ++c)
+        probs[batch.schema.name(c)] = it.probabilities[static_cast<std::size_t>(c)];
+      data["alx_probabilities"] = std::move(probs);
+    }
     json result = json::array();
     if (it.predicted_label >= 0) {
       const std::string& name = batch.schema.name(it.predicted_label);

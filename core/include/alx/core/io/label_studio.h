@@ -40,7 +40,7 @@
 //
 // Writing (https://labelstud.io/guide/predictions.html): a list of tasks
 //   {"data": {<data_key>: <original reference>, "alx_id", "alx_rank", "alx_uncertainty",
-//             "alx_predicted", "alx_confidence"},
+//             "alx_predicted", "alx_confidence", "alx_probabilities": {class: p, …}},
 //    "predictions": [{"model_version", "score": <confidence>, "result": [...]}]}
 // Label Studio's uncertainty ordering shows the LOWEST prediction score first, so the
 // score is the model's confidence; rank and uncertainty also sit in `data` so people can
@@ -142,6 +142,10 @@ struct LabelStudioExport {
 /// (not JSON, truncated, empty, no image reference, path escaping the root, unknown
 /// label with a fixed class list, bad coordinates), each naming the file and the task.
 LabelStudioExport read_label_studio(const std::string& path, const LabelStudioOptions& options = {});
+
+/// Per item, the objects of its kept prediction (empty without one): the input of
+/// image_uncertainties() (alx/core/io/detection.h) for a review queue of pre-labels.
+std::vector<std::vector<Object>> prediction_objects(const LabelStudioExport& export_);
 
 /// Path relative to an images root that a Label Studio image reference names, before
 /// any root check: "/data/upload/3/ab12cd34-x.png" → "ab12cd34-x.png",

@@ -37,15 +37,15 @@ inline void touch(const std::filesystem::path& path) { write_text(path, "x"); }
 }  // namespace alx::io::test
 
 /// Expects `statement` to throw `type` whose message contains every given fragment.
-#define EXPECT_THROW_WITH(statement, type, ...)                                  \
-  do {                                                                           \
-    try {                                                                        \
-      statement;                                                                 \
-      ADD_FAILURE() << "expected " #type " from " #statement;                    \
-    } catch (const type& e) {                                                    \
-      const std::string msg = e.what();                                          \
-      for (const char* frag : {__VA_ARGS__})                                     \
-        EXPECT_NE(msg.find(frag), std::string::npos)                             \
-            << "message lacks '" << frag << "': " << msg;                        \
-    }                                                                            \
+#define EXPECT_THROW_WITH(statement, type, ...)                                   \
+  do {                                                                            \
+    try {                                                                         \
+      statement;                                                                  \
+      ADD_FAILURE() << "expected " #type " from " #statement;                     \
+    } catch (const type& alx_err_) {                                              \
+      const std::string alx_msg_ = alx_err_.what();                               \
+      for (const char* alx_frag_ : {__VA_ARGS__})                                 \
+        EXPECT_NE(alx_msg_.find(alx_frag_), std::string::npos)                    \
+            << "message lacks '" << alx_frag_ << "': " << alx_msg_;               \
+    }                                                                             \
   } while (0)

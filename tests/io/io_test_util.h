@@ -19,8 +19,9 @@ inline const std::string kDatumaro = "datumaro/tests/assets/";
 /// A fresh folder under the build tree for one test.
 inline std::filesystem::path scratch(const std::string& name) {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::filesystem::path dir = std::filesystem::path(ALX_TEST_TMP) / "io" /
-                              (std::string(info->test_suite_name()) + "." + info->name() + "." + name);
+  std::filesystem::path dir =
+      std::filesystem::path(ALX_TEST_TMP) / "io" /
+      (std::string(info->test_suite_name()) + "." + info->name() + "." + name);
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
@@ -37,15 +38,15 @@ inline void touch(const std::filesystem::path& path) { write_text(path, "x"); }
 }  // namespace alx::io::test
 
 /// Expects `statement` to throw `type` whose message contains every given fragment.
-#define EXPECT_THROW_WITH(statement, type, ...)                                   \
-  do {                                                                            \
-    try {                                                                         \
-      statement;                                                                  \
-      ADD_FAILURE() << "expected " #type " from " #statement;                     \
-    } catch (const type& alx_err_) {                                              \
-      const std::string alx_msg_ = alx_err_.what();                               \
-      for (const char* alx_frag_ : {__VA_ARGS__})                                 \
-        EXPECT_NE(alx_msg_.find(alx_frag_), std::string::npos)                    \
-            << "message lacks '" << alx_frag_ << "': " << alx_msg_;               \
-    }                                                                             \
+#define EXPECT_THROW_WITH(statement, type, ...)                     \
+  do {                                                              \
+    try {                                                           \
+      statement;                                                    \
+      ADD_FAILURE() << "expected " #type " from " #statement;       \
+    } catch (const type& alx_err_) {                                \
+      const std::string alx_msg_ = alx_err_.what();                 \
+      for (const char* alx_frag_ : {__VA_ARGS__})                   \
+        EXPECT_NE(alx_msg_.find(alx_frag_), std::string::npos)      \
+            << "message lacks '" << alx_frag_ << "': " << alx_msg_; \
+    }                                                               \
   } while (0)

@@ -112,7 +112,8 @@ TEST(CocoRead, RelaxedCocoBesideItsImages) {
 
 TEST(CocoRead, CocoAnnotatorExportWithStringIscrowd) {
   const auto coco = read_coco(
-      fixture("label-studio-sdk/tests/custom/converter/data/test_import_coco/coco_import_input.json"),
+      fixture(
+          "label-studio-sdk/tests/custom/converter/data/test_import_coco/coco_import_input.json"),
       CocoOptions().check_images(false));
   const Pool& pool = coco.dataset.pool;
   ASSERT_EQ(pool.size(), 2);
@@ -131,7 +132,8 @@ TEST(CocoRead, RefusalsNameFileAndItem) {
                   const std::string& file_name = "a.jpg") {
     return test::write_text(dir / name, R"({"images": [{"id": 1, "file_name": ")" + file_name +
                                             R"("}], "categories": [{"id": 1, "name": "a"}],
-                                            "annotations": [)" + annotations + "]}");
+                                            "annotations": [)" +
+                                            annotations + "]}");
   };
   const auto nocheck = CocoOptions().check_images(false);
   EXPECT_THROW_WITH(read_coco((dir / "absent.json").string()), IoError, "absent.json");
@@ -143,24 +145,25 @@ TEST(CocoRead, RefusalsNameFileAndItem) {
                     FormatError, "noimg.json", "no images");
   EXPECT_THROW_WITH(read_coco(test::write_text(dir / "other.json", R"({"a": 1})")), FormatError,
                     "other.json", "not a COCO instances file");
-  EXPECT_THROW_WITH(read_coco(file("img.json", R"({"id": 4, "image_id": 9, "category_id": 1})"), nocheck),
-                    FormatError, "img.json", "annotation 4", "image_id 9");
-  EXPECT_THROW_WITH(read_coco(file("cat.json", R"({"id": 4, "image_id": 1, "category_id": 2})"), nocheck),
-                    FormatError, "cat.json", "annotation 4", "category_id 2");
   EXPECT_THROW_WITH(
-      read_coco(file("bbox.json", R"({"id": 4, "image_id": 1, "category_id": 1, "bbox": [0, 0, -1, 2]})"),
-                nocheck),
+      read_coco(file("img.json", R"({"id": 4, "image_id": 9, "category_id": 1})"), nocheck),
+      FormatError, "img.json", "annotation 4", "image_id 9");
+  EXPECT_THROW_WITH(
+      read_coco(file("cat.json", R"({"id": 4, "image_id": 1, "category_id": 2})"), nocheck),
+      FormatError, "cat.json", "annotation 4", "category_id 2");
+  EXPECT_THROW_WITH(
+      read_coco(
+          file("bbox.json", R"({"id": 4, "image_id": 1, "category_id": 1, "bbox": [0, 0, -1, 2]})"),
+          nocheck),
       FormatError, "bbox.json", "annotation 4", "width and height");
-  EXPECT_THROW_WITH(
-      read_coco(file("poly.json", R"({"id": 4, "image_id": 1, "category_id": 1,
+  EXPECT_THROW_WITH(read_coco(file("poly.json", R"({"id": 4, "image_id": 1, "category_id": 1,
                                       "segmentation": [[1, 2, 3]]})"),
-                nocheck),
-      FormatError, "poly.json", "annotation 4", "at least 3 x, y pairs");
-  EXPECT_THROW_WITH(
-      read_coco(file("rle.json", R"({"id": 4, "image_id": 1, "category_id": 1,
+                              nocheck),
+                    FormatError, "poly.json", "annotation 4", "at least 3 x, y pairs");
+  EXPECT_THROW_WITH(read_coco(file("rle.json", R"({"id": 4, "image_id": 1, "category_id": 1,
                                      "segmentation": {"size": [2, 2], "counts": [1, 9]}})"),
-                nocheck),
-      FormatError, "rle.json", "annotation 4", "overflows");
+                              nocheck),
+                    FormatError, "rle.json", "annotation 4", "overflows");
   for (const std::string name : {"../a.jpg", "/etc/passwd"}) {
     SCOPED_TRACE(name);
     EXPECT_THROW_WITH(read_coco(file("escape.json", "", name), nocheck), FormatError, "escape.json",
@@ -227,19 +230,21 @@ TEST(CocoResults, RefusalsNameFileAndResult) {
   EXPECT_THROW_WITH(
       read_coco_results(test::write_text(dir / "img.json", R"([{"image_id": 1, "category_id": 1,
         "bbox": [0, 0, 1, 1], "score": 0.5}, {"image_id": 7, "category_id": 1,
-        "bbox": [0, 0, 1, 1], "score": 0.5}])"), ids),
+        "bbox": [0, 0, 1, 1], "score": 0.5}])"),
+                        ids),
       FormatError, "img.json", "result 1", "image_id 7");
   EXPECT_THROW_WITH(read_coco_results(test::write_text(dir / "score.json", R"([{"image_id": 1,
-        "category_id": 1, "bbox": [0, 0, 1, 1]}])"), ids),
+        "category_id": 1, "bbox": [0, 0, 1, 1]}])"),
+                                      ids),
                     FormatError, "score.json", "result 0", "no 'score'");
   EXPECT_THROW_WITH(read_coco_results(test::write_text(dir / "range.json", R"([{"image_id": 1,
-        "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1.5}])"), ids),
+        "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1.5}])"),
+                                      ids),
                     FormatError, "range.json", "result 0", "[0, 1]");
   auto b = detections();
   b.items[0].index = 5;
   EXPECT_THROW_WITH(write_coco_results((dir / "out.json").string(), b, CocoIds::dense(2, 3)),
-                    InvalidArgument,
-                    "a.jpg", "index 5");
+                    InvalidArgument, "a.jpg", "index 5");
   EXPECT_FALSE(std::filesystem::exists(dir / "out.json"));
 }
 

@@ -85,15 +85,17 @@ TEST(CvatRead, DatumaroProjectExportWithSubsets) {
 TEST(CvatRead, RefusalsNameFileAndImage) {
   const auto dir = test::scratch("cvat");
   auto xml = [&](const std::string& name, const std::string& body) {
-    return test::write_text(dir / name, "<?xml version=\"1.0\"?><annotations><version>1.1</version>"
-                                        "<meta><task><labels><label><name>cat</name></label>"
-                                        "<label><name>dog</name></label></labels></task></meta>" +
-                                            body + "</annotations>");
+    return test::write_text(dir / name,
+                            "<?xml version=\"1.0\"?><annotations><version>1.1</version>"
+                            "<meta><task><labels><label><name>cat</name></label>"
+                            "<label><name>dog</name></label></labels></task></meta>" +
+                                body + "</annotations>");
   };
   const CvatOptions nocheck = CvatOptions().check_images(false).images_root(dir.string());
   EXPECT_THROW_WITH(read_cvat((dir / "absent.xml").string()), IoError, "absent.xml");
-  EXPECT_THROW_WITH(read_cvat(test::write_text(dir / "cut.xml", "<annotations><image id=\"0\" name=\"a")),
-                    FormatError, "cut.xml", "not valid XML");
+  EXPECT_THROW_WITH(
+      read_cvat(test::write_text(dir / "cut.xml", "<annotations><image id=\"0\" name=\"a")),
+      FormatError, "cut.xml", "not valid XML");
   EXPECT_THROW_WITH(read_cvat(test::write_text(dir / "other.xml", "<dataset/>")), FormatError,
                     "other.xml", "<annotations>");
   EXPECT_THROW_WITH(read_cvat(xml("empty.xml", ""), nocheck), FormatError, "empty.xml",
@@ -102,29 +104,32 @@ TEST(CvatRead, RefusalsNameFileAndImage) {
                     FormatError, "video.xml", "CVAT for video");
   for (const std::string name : {"../x.jpg", "/etc/passwd", "a/../../x.jpg"}) {
     SCOPED_TRACE(name);
-    EXPECT_THROW_WITH(read_cvat(xml("escape.xml", "<image id=\"3\" name=\"" + name + "\"/>"), nocheck),
-                      FormatError, "escape.xml", "image 3", "outside the image root");
+    EXPECT_THROW_WITH(
+        read_cvat(xml("escape.xml", "<image id=\"3\" name=\"" + name + "\"/>"), nocheck),
+        FormatError, "escape.xml", "image 3", "outside the image root");
   }
   EXPECT_THROW_WITH(read_cvat(xml("missing.xml", "<image id=\"3\" name=\"a.jpg\"/>"),
                               CvatOptions().images_root(dir.string())),
                     IoError, "missing.xml", "image 3 'a.jpg'", "not found");
   EXPECT_THROW_WITH(
-      read_cvat(xml("box.xml", "<image id=\"4\" name=\"a.jpg\"><box label=\"cat\" xtl=\"1\" ytl=\"x\" "
-                               "xbr=\"2\" ybr=\"3\"/></image>"),
+      read_cvat(xml("box.xml",
+                    "<image id=\"4\" name=\"a.jpg\"><box label=\"cat\" xtl=\"1\" ytl=\"x\" "
+                    "xbr=\"2\" ybr=\"3\"/></image>"),
                 nocheck),
       FormatError, "box.xml", "image 4 'a.jpg'", "'ytl' must be a number");
-  EXPECT_THROW_WITH(
-      read_cvat(xml("poly.xml", "<image id=\"4\" name=\"a.jpg\"><polygon label=\"cat\" "
-                                "points=\"1,2;3\"/></image>"),
-                nocheck),
-      FormatError, "poly.xml", "image 4", "'3' is not 'x,y'");
+  EXPECT_THROW_WITH(read_cvat(xml("poly.xml",
+                                  "<image id=\"4\" name=\"a.jpg\"><polygon label=\"cat\" "
+                                  "points=\"1,2;3\"/></image>"),
+                              nocheck),
+                    FormatError, "poly.xml", "image 4", "'3' is not 'x,y'");
   EXPECT_THROW_WITH(
       read_cvat(xml("unknown.xml", "<image id=\"5\" name=\"a.jpg\"><tag label=\"cow\"/></image>"),
                 CvatOptions().check_images(false).classes({"cat", "dog"})),
       FormatError, "unknown.xml", "image 5 'a.jpg'", "unknown label 'cow'");
-  const std::string two_tags = xml("tags.xml",
-                                   "<image id=\"6\" name=\"a.jpg\"><tag label=\"cat\"/><tag label=\"dog\"/>"
-                                   "</image><image id=\"7\" name=\"a.jpg\"/>");
+  const std::string two_tags =
+      xml("tags.xml",
+          "<image id=\"6\" name=\"a.jpg\"><tag label=\"cat\"/><tag label=\"dog\"/>"
+          "</image><image id=\"7\" name=\"a.jpg\"/>");
   EXPECT_THROW_WITH(read_cvat(two_tags, nocheck), FormatError, "tags.xml", "image 6",
                     "several tags");
   EXPECT_THROW_WITH(read_cvat(two_tags, CvatOptions(nocheck).allow_multiple_labels(true)),

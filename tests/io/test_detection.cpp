@@ -31,7 +31,8 @@ TEST(Detection, AggregatesDoubtsOfObjects) {
   EXPECT_NEAR(image_uncertainty(objs, O().aggregation(Aggregation::kMean)), (0.1 + 0.6 + 0.3) / 3,
               1e-6);
   EXPECT_NEAR(image_uncertainty(objs, O().aggregation(Aggregation::kSum)), 1.0, 1e-6);
-  EXPECT_EQ(image_uncertainty(objs, O().aggregation(Aggregation::kCountBelow).threshold(0.75)), 2.0);
+  EXPECT_EQ(image_uncertainty(objs, O().aggregation(Aggregation::kCountBelow).threshold(0.75)),
+            2.0);
   // Noise below min_score is ignored; an image left empty gets empty_uncertainty.
   EXPECT_NEAR(image_uncertainty(objs, O().min_score(0.5)), 0.3, 1e-6);
   EXPECT_EQ(image_uncertainty({}, O()), 0.0);
@@ -56,16 +57,23 @@ TEST(Detection, ReviewQueueFromLabelStudioPredictions) {
   const auto dir = test::scratch("ls");
   auto region = [](double x, double score) {
     return "{\"type\": \"rectanglelabels\", \"from_name\": \"label\", \"to_name\": \"image\", "
-           "\"original_width\": 100, \"original_height\": 100, \"score\": " + std::to_string(score) +
-           ", \"value\": {\"x\": " + std::to_string(x) +
+           "\"original_width\": 100, \"original_height\": 100, \"score\": " +
+           std::to_string(score) + ", \"value\": {\"x\": " + std::to_string(x) +
            ", \"y\": 0, \"width\": 5, \"height\": 5, \"rectanglelabels\": [\"car\"]}}";
   };
-  const std::string path = test::write_text(dir / "preds.json",
-      "[{\"id\": 1, \"data\": {\"image\": \"a.png\"}, \"predictions\": [{\"model_version\": \"owl\", "
-      "\"result\": [" + region(0, 0.95) + "," + region(10, 0.9) + "]}]},"
-      " {\"id\": 2, \"data\": {\"image\": \"b.png\"}, \"predictions\": [{\"model_version\": \"owl\", "
-      "\"result\": [" + region(0, 0.97) + "," + region(10, 0.3) + "," + region(20, 0.45) + "]}]},"
-      " {\"id\": 3, \"data\": {\"image\": \"c.png\"}}]");
+  const std::string path =
+      test::write_text(dir / "preds.json",
+                       "[{\"id\": 1, \"data\": {\"image\": \"a.png\"}, \"predictions\": "
+                       "[{\"model_version\": \"owl\", "
+                       "\"result\": [" +
+                           region(0, 0.95) + "," + region(10, 0.9) +
+                           "]}]},"
+                           " {\"id\": 2, \"data\": {\"image\": \"b.png\"}, \"predictions\": "
+                           "[{\"model_version\": \"owl\", "
+                           "\"result\": [" +
+                           region(0, 0.97) + "," + region(10, 0.3) + "," + region(20, 0.45) +
+                           "]}]},"
+                           " {\"id\": 3, \"data\": {\"image\": \"c.png\"}}]");
   const auto ls = read_label_studio(path, LabelStudioOptions().check_images(false));
   const auto objects = prediction_objects(ls);
   ASSERT_EQ(objects.size(), 3u);

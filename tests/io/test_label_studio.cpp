@@ -26,7 +26,8 @@ bool has_note(const Dataset& d, const std::string& fragment) {
 }
 
 TEST(LabelStudioRead, CocoConverterExportRectanglePolygonAndSkippedKeypoints) {
-  const auto ls = read_label_studio(fixture(kLsSdk + "test_export_coco/data.json"), no_image_check());
+  const auto ls =
+      read_label_studio(fixture(kLsSdk + "test_export_coco/data.json"), no_image_check());
   const Pool& pool = ls.dataset.pool;
   ASSERT_EQ(pool.size(), 1);
   EXPECT_EQ(pool.id(0), "test_image1.jpg");
@@ -68,7 +69,8 @@ TEST(LabelStudioRead, JsonMinExportUploadReference) {
 }
 
 TEST(LabelStudioRead, YoloExportTwoAnnotationsTakesTheMostRecent) {
-  const auto ls = read_label_studio(fixture(kLsSdk + "test_export_yolo/data.json"), no_image_check());
+  const auto ls =
+      read_label_studio(fixture(kLsSdk + "test_export_yolo/data.json"), no_image_check());
   const Pool& pool = ls.dataset.pool;
   ASSERT_EQ(pool.size(), 2);
   EXPECT_EQ(pool.id(0), "image1");  // "/image1": a path on the Label Studio server
@@ -116,16 +118,16 @@ TEST(LabelStudioRead, TextTasksAreRefusedSayingWhy) {
   // The import file mixing tasks with predictions and flat tasks is text too.
   EXPECT_THROW_WITH(
       read_label_studio(
-          fixture("label-studio/label_studio/tests/data_manager/tasks_annotations_predictions.json"),
+          fixture(
+              "label-studio/label_studio/tests/data_manager/tasks_annotations_predictions.json"),
           no_image_check()),
       FormatError, "tasks_annotations_predictions.json", "task #0", "text");
 }
 
 TEST(LabelStudioRead, TextTaskWithExplicitImageKeyStillRefusedForMissingKey) {
-  EXPECT_THROW_WITH(
-      read_label_studio(fixture(kLsSdk + "test_export_csv/csv_test2.json"),
-                        no_image_check().data_key("image")),
-      FormatError, "task 4", "'image'");
+  EXPECT_THROW_WITH(read_label_studio(fixture(kLsSdk + "test_export_csv/csv_test2.json"),
+                                      no_image_check().data_key("image")),
+                    FormatError, "task 4", "'image'");
 }
 
 TEST(LabelStudioRead, MissingImageIsReportedWithTaskAndRoot) {
@@ -147,14 +149,16 @@ TEST(LabelStudioRead, UploadHashPrefixAndMediaFolderAndLocalFiles) {
     {"id": 3, "data": {"image": "/data/local-files/?d=sub%20dir%2Fc.png"}},
     {"id": 4, "data": {"image": "d.png"}}
   ])");
-  const auto ls = read_label_studio(path, LabelStudioOptions().images_root((dir / "images").string()));
+  const auto ls =
+      read_label_studio(path, LabelStudioOptions().images_root((dir / "images").string()));
   const Pool& pool = ls.dataset.pool;
   ASSERT_EQ(pool.size(), 4);
   EXPECT_EQ(pool.id(0), "a.png");
   EXPECT_EQ(pool.id(1), "upload/7/0a1b2c3d-b.png");
   EXPECT_EQ(pool.id(2), "sub dir/c.png");
   EXPECT_EQ(pool.id(3), "d.png");
-  EXPECT_TRUE(has_note(ls.dataset, "task 1: image '/data/upload/7/0a1b2c3d-a.png' found as 'a.png'"));
+  EXPECT_TRUE(
+      has_note(ls.dataset, "task 1: image '/data/upload/7/0a1b2c3d-a.png' found as 'a.png'"));
   EXPECT_EQ(pool.num_labeled(), 0);
   EXPECT_FALSE(ls.annotated[0]);
 }
@@ -179,9 +183,9 @@ TEST(LabelStudioRead, PathsEscapingTheRootAreRefusedNamingFileAndTask) {
   test::touch(dir / "secret.png");
   std::filesystem::create_symlink(dir / "secret.png", root / "link.png");
   for (const std::string ref :
-       {"../secret.png", "/data/local-files/?d=../secret.png", "/data/local-files/?d=%2Fetc%2Fpasswd",
-        "/data/upload/1/../../secret.png", "https://h/../../secret.png", "//etc/passwd",
-        "link.png"}) {
+       {"../secret.png", "/data/local-files/?d=../secret.png",
+        "/data/local-files/?d=%2Fetc%2Fpasswd", "/data/upload/1/../../secret.png",
+        "https://h/../../secret.png", "//etc/passwd", "link.png"}) {
     SCOPED_TRACE(ref);
     const std::string path = test::write_text(
         dir / "export.json", json::array({{{"id", 42}, {"data", {{"image", ref}}}}}).dump());
@@ -251,26 +255,28 @@ TEST(LabelStudioRead, BrokenInputsGiveClearMessages) {
                     "empty.json", "no tasks");
   EXPECT_THROW_WITH(read_label_studio(test::write_text(dir / "zero.json", "")), FormatError,
                     "zero.json", "not valid JSON");
-  EXPECT_THROW_WITH(read_label_studio(test::write_text(
-                        dir / "cut.json", R"([{"id": 1, "data": {"image": "a.png"}}, {"id": 2, "da)"),
-                                      no_image_check()),
-                    FormatError, "cut.json", "not valid JSON", "after task 1");
+  EXPECT_THROW_WITH(
+      read_label_studio(
+          test::write_text(dir / "cut.json",
+                           R"([{"id": 1, "data": {"image": "a.png"}}, {"id": 2, "da)"),
+          no_image_check()),
+      FormatError, "cut.json", "not valid JSON", "after task 1");
   EXPECT_THROW_WITH(read_label_studio(test::write_text(dir / "scalar.json", "42")), FormatError,
                     "scalar.json", "list of tasks");
   EXPECT_THROW_WITH(read_label_studio(test::write_text(dir / "num.json", "[1]")), FormatError,
                     "num.json", "task 0", "expected an object");
-  EXPECT_THROW_WITH(
-      read_label_studio(test::write_text(dir / "dup.json", R"([{"id": 1, "data": {"image": "a.png"}},
+  EXPECT_THROW_WITH(read_label_studio(test::write_text(dir / "dup.json",
+                                                       R"([{"id": 1, "data": {"image": "a.png"}},
                                                                {"id": 2, "data": {"image": "a.png"}}])"),
-                        no_image_check()),
-      FormatError, "dup.json", "task 1 and task 2", "'a.png'");
-  EXPECT_THROW_WITH(
-      read_label_studio(test::write_text(dir / "nosize.json", R"([{"id": 7, "data": {"image": "a.png"},
+                                      no_image_check()),
+                    FormatError, "dup.json", "task 1 and task 2", "'a.png'");
+  EXPECT_THROW_WITH(read_label_studio(test::write_text(dir / "nosize.json",
+                                                       R"([{"id": 7, "data": {"image": "a.png"},
         "annotations": [{"id": 1, "result": [{"id": "r", "type": "rectanglelabels", "from_name": "l",
         "to_name": "image", "value": {"x": 1, "y": 1, "width": 2, "height": 2,
         "rectanglelabels": ["car"]}}]}]}])"),
-                        no_image_check()),
-      FormatError, "nosize.json", "task 7 annotation 1 result 'r'", "original_width");
+                                      no_image_check()),
+                    FormatError, "nosize.json", "task 7 annotation 1 result 'r'", "original_width");
   EXPECT_THROW_WITH(
       read_label_studio(test::write_text(dir / "nan.json", R"([{"id": 7, "data": {"image": "a.png"},
         "annotations": [{"id": 1, "result": [{"id": "r", "type": "polygonlabels", "from_name": "l",
@@ -325,8 +331,8 @@ TEST(LabelStudioRead, LargeExportIsStreamed) {
     std::ofstream out(path);
     out << "[";
     for (int i = 0; i < 50000; ++i)
-      out << (i ? "," : "") << R"({"id": )" << i << R"(, "data": {"image": "/data/upload/1/img)" << i
-          << R"(.png"}, "annotations": [{"id": )" << i << R"(, "result": [{"type": "choices",
+      out << (i ? "," : "") << R"({"id": )" << i << R"(, "data": {"image": "/data/upload/1/img)"
+          << i << R"(.png"}, "annotations": [{"id": )" << i << R"(, "result": [{"type": "choices",
           "from_name": "choice", "to_name": "image", "value": {"choices": [")"
           << (i % 3 ? "shirt" : "boot") << R"("]}}]}], "predictions": []})";
     out << "]";
@@ -346,16 +352,18 @@ TEST(LabelStudioConfig, FixtureConfigsGiveNamesAndClasses) {
   EXPECT_EQ(coco.names.polygon_from_name, "polygon_label");
   EXPECT_EQ(coco.names.choices_from_name, "");  // no Choices: no class result is written
   EXPECT_EQ(coco.classes, (std::vector<std::string>{"rectangle_label", "polygon_label"}));
-  const auto min = read_label_studio_config(fixture(kLsSdk + "test_export_json_min/label_config.xml"));
+  const auto min =
+      read_label_studio_config(fixture(kLsSdk + "test_export_json_min/label_config.xml"));
   EXPECT_EQ(min.classes, (std::vector<std::string>{"Airplane", "Car"}));
   EXPECT_EQ(min.names.polygon_from_name, "label");
-  for (const char* f : {"test_export_yolo/label_config.xml", "test_export_yolo/label_config_polygons.xml"})
+  for (const char* f :
+       {"test_export_yolo/label_config.xml", "test_export_yolo/label_config_polygons.xml"})
     EXPECT_NO_THROW(read_label_studio_config(fixture(kLsSdk + f))) << f;
 
   // With the config, its classes are fixed (order included) and its names are kept.
-  const auto ls = read_label_studio(fixture(kLsSdk + "test_export_json_min/data.json"),
-                                    no_image_check().label_config(
-                                        fixture(kLsSdk + "test_export_json_min/label_config.xml")));
+  const auto ls = read_label_studio(
+      fixture(kLsSdk + "test_export_json_min/data.json"),
+      no_image_check().label_config(fixture(kLsSdk + "test_export_json_min/label_config.xml")));
   EXPECT_EQ(ls.dataset.pool.schema().names(), (std::vector<std::string>{"Airplane", "Car"}));
   EXPECT_EQ(ls.names.choices_from_name, "");
   EXPECT_EQ(ls.names.polygon_from_name, "label");
@@ -365,10 +373,12 @@ TEST(LabelStudioConfig, NonImageConfigsAreRefused) {
   const auto dir = test::scratch("cfg");
   EXPECT_THROW_WITH(read_label_studio_config(test::write_text(dir / "text.xml", R"(<View>
       <Text name="text" value="$text"/><Choices name="c" toName="text"><Choice value="a"/></Choices>
-    </View>)")), FormatError, "text.xml", "no <Image>");
+    </View>)")),
+                    FormatError, "text.xml", "no <Image>");
   EXPECT_THROW_WITH(read_label_studio_config(test::write_text(dir / "kp.xml", R"(<View>
       <Image name="img" value="$image"/><KeyPointLabels name="k" toName="img"><Label value="a"/>
-      </KeyPointLabels></View>)")), FormatError, "kp.xml", "toName=\"img\"");
+      </KeyPointLabels></View>)")),
+                    FormatError, "kp.xml", "toName=\"img\"");
   EXPECT_THROW_WITH(read_label_studio_config(test::write_text(dir / "cut.xml", "<View><Image")),
                     FormatError, "cut.xml", "not valid XML");
   EXPECT_THROW_WITH(read_label_studio_config((dir / "absent.xml").string()), IoError, "absent.xml");
@@ -383,9 +393,10 @@ TEST(LabelStudioOptions, ReadFromYaml) {
   EXPECT_FALSE(o.check_images());
   EXPECT_EQ(o.classes(), (std::vector<std::string>{"cat", "dog"}));
   EXPECT_EQ(o.label_config(), "c.xml");
-  EXPECT_THROW_WITH(config::read<LabelStudioOptions>(config::load_string("image_root: x\n", "run.yaml"),
-                                                     {"run.yaml", "labelstudio"}),
-                    ConfigError, "labelstudio.image_root", "images_root");
+  EXPECT_THROW_WITH(
+      config::read<LabelStudioOptions>(config::load_string("image_root: x\n", "run.yaml"),
+                                       {"run.yaml", "labelstudio"}),
+      ConfigError, "labelstudio.image_root", "images_root");
 }
 
 NextBatch sample_batch() {
@@ -500,7 +511,7 @@ TEST(LabelStudioWrite, OnlyControlsTheConfigHasGetResults) {
   write_label_studio_tasks(path, sample_batch(), names);
   std::ifstream in(path);
   const json tasks = json::parse(in);
-  EXPECT_FALSE(tasks[0].contains("predictions"));  // nothing to predict for it
+  EXPECT_FALSE(tasks[0].contains("predictions"));       // nothing to predict for it
   EXPECT_EQ(tasks[0]["data"]["alx_predicted"], "dog");  // still sortable in the data manager
   EXPECT_EQ(tasks[1]["predictions"][0]["result"].size(), 2u);
   EXPECT_EQ(tasks[1]["predictions"][0]["result"][0]["type"], "rectanglelabels");

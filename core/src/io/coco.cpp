@@ -23,8 +23,8 @@ namespace {
 int64_t integer(const json& obj, const char* key, const std::string& file, const std::string& who) {
   auto it = obj.find(key);
   ALX_CHECK_FORMAT(it != obj.end() && (it->is_number_integer() ||
-                                       (it->is_number_float() && std::floor(it->get<double>()) ==
-                                                                     it->get<double>() &&
+                                       (it->is_number_float() &&
+                                        std::floor(it->get<double>()) == it->get<double>() &&
                                         std::fabs(it->get<double>()) < 9e15)),
                    "{}: {}: '{}' must be an integer{}", file, who, key,
                    it == obj.end() ? std::string(" (missing)") : ", got " + it->dump());
@@ -66,9 +66,10 @@ CocoAnnotation parse_annotation(const json& a, const std::string& file, const st
   out.image_id = integer(a, "image_id", file, who);
   out.category_id = integer(a, "category_id", file, who);
   if (auto b = a.find("bbox"); b != a.end() && !b->is_null()) {
-    ALX_CHECK_FORMAT(b->is_array() && b->size() == 4 &&
-                         std::all_of(b->begin(), b->end(), [](const json& v) { return v.is_number(); }),
-                     "{}: {}: 'bbox' must be [x, y, width, height]", file, who);
+    ALX_CHECK_FORMAT(
+        b->is_array() && b->size() == 4 &&
+            std::all_of(b->begin(), b->end(), [](const json& v) { return v.is_number(); }),
+        "{}: {}: 'bbox' must be [x, y, width, height]", file, who);
     const double x = (*b)[0].get<double>(), y = (*b)[1].get<double>();
     const double w = (*b)[2].get<double>(), h = (*b)[3].get<double>();
     ALX_CHECK_FORMAT(std::isfinite(w) && std::isfinite(h) && w >= 0 && h >= 0,
@@ -82,7 +83,8 @@ CocoAnnotation parse_annotation(const json& a, const std::string& file, const st
     if (s->is_array()) {
       for (const json& ring : *s) {
         ALX_CHECK_FORMAT(ring.is_array() && ring.size() % 2 == 0 && ring.size() >= 6,
-                         "{}: {}: a polygon must be a flat list of at least 3 x, y pairs", file, who);
+                         "{}: {}: a polygon must be a flat list of at least 3 x, y pairs", file,
+                         who);
         Polygon poly;
         poly.reserve(ring.size() / 2);
         for (std::size_t k = 0; k < ring.size(); k += 2) {
@@ -118,7 +120,8 @@ CocoAnnotation parse_annotation(const json& a, const std::string& file, const st
         }
       }
       try {
-        const RleExtent ext = rle_extent(runs, (*size)[0].get<int64_t>(), (*size)[1].get<int64_t>());
+        const RleExtent ext =
+            rle_extent(runs, (*size)[0].get<int64_t>(), (*size)[1].get<int64_t>());
         if (!out.box && ext.area > 0) out.box = ext.box;
       } catch (const FormatError& e) {
         ALX_THROW(FormatError, "{}: {}: {}", file, who, e.what());
@@ -173,9 +176,9 @@ CocoIds CocoIds::dense(int64_t num_items, int num_classes) {
 }
 
 RleExtent rle_extent(const std::vector<int64_t>& counts, int64_t height, int64_t width) {
-  ALX_CHECK_FORMAT(height >= 0 && width >= 0 && height < (int64_t{1} << 31) &&
-                       width < (int64_t{1} << 31),
-                   "RLE size {} x {} is not a usable mask size", height, width);
+  ALX_CHECK_FORMAT(
+      height >= 0 && width >= 0 && height < (int64_t{1} << 31) && width < (int64_t{1} << 31),
+      "RLE size {} x {} is not a usable mask size", height, width);
   const int64_t total = height * width;
   RleExtent ext;
   int64_t pos = 0, xmin = std::numeric_limits<int64_t>::max(), ymin = xmin, xmax = -1, ymax = -1;
@@ -215,7 +218,8 @@ std::vector<int64_t> rle_from_string(const std::string& s) {
     while (more) {
       ALX_CHECK_FORMAT(p < s.size(), "compressed RLE string ends inside a number");
       const int c = static_cast<unsigned char>(s[p]) - 48;
-      ALX_CHECK_FORMAT(c >= 0 && c < 64, "compressed RLE string holds an invalid character at {}", p);
+      ALX_CHECK_FORMAT(c >= 0 && c < 64, "compressed RLE string holds an invalid character at {}",
+                       p);
       ALX_CHECK_FORMAT(k < 12, "compressed RLE string holds a number too large at {}", p);
       x |= static_cast<int64_t>(c & 0x1f) << (5 * k);
       more = (c & 0x20) != 0;
@@ -246,10 +250,13 @@ CocoExport read_coco(const std::string& path, const CocoOptions& options) {
   // they are parsed and dropped from the JSON tree.
   auto cb = [&](int depth, json::parse_event_t event, json& parsed) -> bool {
     if (depth == 0) {
-      if (event == json::parse_event_t::object_start) is_object = true;
+      if (event == json::parse_event_t::object_start)
+        is_object = true;
       else if (event == json::parse_event_t::array_start)
-        ALX_THROW(FormatError, "{}: a JSON list, not a COCO instances object (a results file? read it "
-                  "with read_coco_results)", file);
+        ALX_THROW(FormatError,
+                  "{}: a JSON list, not a COCO instances object (a results file? read it "
+                  "with read_coco_results)",
+                  file);
       return true;
     }
     if (!is_object) return true;
@@ -258,8 +265,9 @@ CocoExport read_coco(const std::string& path, const CocoOptions& options) {
       if (key == "images") has_images = true;
       return true;
     }
-    if (depth != 2 || (event != json::parse_event_t::object_end && event != json::parse_event_t::value &&
-                       event != json::parse_event_t::array_end))
+    if (depth != 2 ||
+        (event != json::parse_event_t::object_end && event != json::parse_event_t::value &&
+         event != json::parse_event_t::array_end))
       return true;
     if (key == "images") {
       const std::string who = fmt::format("image #{} (position)", images.size());
@@ -284,8 +292,9 @@ CocoExport read_coco(const std::string& path, const CocoOptions& options) {
       ALX_CHECK_FORMAT(parsed.is_object(), "{}: {}: expected an object", file, who);
       const int64_t id = integer(parsed, "id", file, who);
       auto name = parsed.find("name");
-      ALX_CHECK_FORMAT(name != parsed.end() && name->is_string() && !name->get<std::string>().empty(),
-                       "{}: category {}: 'name' must be a non-empty string", file, id);
+      ALX_CHECK_FORMAT(
+          name != parsed.end() && name->is_string() && !name->get<std::string>().empty(),
+          "{}: category {}: 'name' must be a non-empty string", file, id);
       categories.emplace_back(id, name->get<std::string>());
       return false;
     }
@@ -296,7 +305,8 @@ CocoExport read_coco(const std::string& path, const CocoOptions& options) {
     return true;
   };
   parse_stream(path, "COCO file", cb, nullptr);
-  ALX_CHECK_FORMAT(is_object && has_images, "{}: no 'images' list; not a COCO instances file", file);
+  ALX_CHECK_FORMAT(is_object && has_images, "{}: no 'images' list; not a COCO instances file",
+                   file);
   ALX_CHECK_FORMAT(!images.empty(), "{}: the file holds no images", file);
 
   CocoExport out;
@@ -309,14 +319,15 @@ CocoExport read_coco(const std::string& path, const CocoOptions& options) {
   out.ids.category_ids.assign(static_cast<std::size_t>(labels.schema().size()), -1);
   for (const auto& [id, name] : categories) {
     auto& slot = out.ids.category_ids[static_cast<std::size_t>(class_of[id])];
-    if (slot < 0) slot = id;
+    if (slot < 0)
+      slot = id;
     else
       out.dataset.notes.push_back(fmt::format(
           "categories {} and {} share the name '{}'; both map to one class", slot, id, name));
   }
 
-  fs::path root = options.images_root().empty() ? detail::folder_of(path)
-                                                : fs::path(options.images_root());
+  fs::path root =
+      options.images_root().empty() ? detail::folder_of(path) : fs::path(options.images_root());
   std::unordered_map<int64_t, int64_t> index_of;
   std::unordered_map<std::string, int64_t> by_name;
   std::vector<std::string> ids;
@@ -351,16 +362,17 @@ CocoExport read_coco(const std::string& path, const CocoOptions& options) {
       if (label < 0) {
         label = cat->second;
       } else if (label != cat->second) {
-        ALX_CHECK_FORMAT(options.allow_multiple_labels(),
-                         "{}: image {} '{}': several image labels ('{}', '{}'); alx keeps one class "
-                         "per image (allow_multiple_labels keeps the first)",
-                         file, a.image_id, images[i].file_name, labels.schema().name(label),
-                         labels.schema().name(cat->second));
-        out.dataset.notes.push_back(fmt::format("image {} '{}': several image labels, kept '{}', "
-                                                "dropped '{}' ({})",
-                                                a.image_id, images[i].file_name,
-                                                labels.schema().name(label),
-                                                labels.schema().name(cat->second), a.who));
+        ALX_CHECK_FORMAT(
+            options.allow_multiple_labels(),
+            "{}: image {} '{}': several image labels ('{}', '{}'); alx keeps one class "
+            "per image (allow_multiple_labels keeps the first)",
+            file, a.image_id, images[i].file_name, labels.schema().name(label),
+            labels.schema().name(cat->second));
+        out.dataset.notes.push_back(
+            fmt::format("image {} '{}': several image labels, kept '{}', "
+                        "dropped '{}' ({})",
+                        a.image_id, images[i].file_name, labels.schema().name(label),
+                        labels.schema().name(cat->second), a.who));
       }
       continue;
     }
@@ -380,7 +392,8 @@ CocoExport read_coco(const std::string& path, const CocoOptions& options) {
       idx.push_back(static_cast<int64_t>(i));
       lab.push_back(item_labels[i]);
     }
-    if (!item_objects[i].empty()) pool.set_objects(static_cast<int64_t>(i), std::move(item_objects[i]));
+    if (!item_objects[i].empty())
+      pool.set_objects(static_cast<int64_t>(i), std::move(item_objects[i]));
   }
   pool.add_labels(idx, lab, 0);
   out.dataset.pool = std::move(pool);
@@ -393,20 +406,25 @@ std::vector<std::vector<Object>> read_coco_results(const std::string& path, cons
   const std::string& file = path;
   std::unordered_map<int64_t, std::size_t> index_of, class_of;
   for (std::size_t i = 0; i < ids.image_ids.size(); ++i) index_of.emplace(ids.image_ids[i], i);
-  for (std::size_t c = 0; c < ids.category_ids.size(); ++c) class_of.emplace(ids.category_ids[c], c);
+  for (std::size_t c = 0; c < ids.category_ids.size(); ++c)
+    class_of.emplace(ids.category_ids[c], c);
   std::vector<std::vector<Object>> out(ids.image_ids.size());
   bool is_list = false;
   std::size_t n = 0;
   auto cb = [&](int depth, json::parse_event_t event, json& parsed) -> bool {
     if (depth == 0) {
-      if (event == json::parse_event_t::array_start) is_list = true;
+      if (event == json::parse_event_t::array_start)
+        is_list = true;
       else if (event == json::parse_event_t::object_start || event == json::parse_event_t::value)
-        ALX_THROW(FormatError, "{}: not a COCO results file: expected a list of "
-                  "{{image_id, category_id, bbox, score}}", file);
+        ALX_THROW(FormatError,
+                  "{}: not a COCO results file: expected a list of "
+                  "{{image_id, category_id, bbox, score}}",
+                  file);
       return true;
     }
-    if (depth != 1 || (event != json::parse_event_t::object_end && event != json::parse_event_t::value &&
-                       event != json::parse_event_t::array_end))
+    if (depth != 1 ||
+        (event != json::parse_event_t::object_end && event != json::parse_event_t::value &&
+         event != json::parse_event_t::array_end))
       return true;
     const std::string who = fmt::format("result {}", n++);
     CocoAnnotation a = parse_annotation(parsed, file, who);
@@ -434,7 +452,8 @@ std::vector<std::vector<Object>> read_coco_results(const std::string& path, cons
 void write_coco_results(const std::string& path, const NextBatch& batch, const CocoIds& ids) {
   validate(batch);
   ALX_CHECK(ids.category_ids.size() >= static_cast<std::size_t>(batch.schema.size()),
-            "COCO ids: {} category ids for {} classes", ids.category_ids.size(), batch.schema.size());
+            "COCO ids: {} category ids for {} classes", ids.category_ids.size(),
+            batch.schema.size());
   json results = json::array();
   for (const BatchItem& it : batch.items) {
     ALX_CHECK(it.index >= 0 && static_cast<std::size_t>(it.index) < ids.image_ids.size(),

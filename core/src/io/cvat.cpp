@@ -38,8 +38,8 @@ double attr_number(const pugi::xml_node& node, const char* name, const std::stri
                    const std::string& who) {
   const pugi::xml_attribute a = node.attribute(name);
   double v = 0;
-  ALX_CHECK_FORMAT(a && parse_number(a.value(), v), "{}: {}: <{}> attribute '{}' must be a number{}",
-                   file, who, node.name(), name,
+  ALX_CHECK_FORMAT(a && parse_number(a.value(), v),
+                   "{}: {}: <{}> attribute '{}' must be a number{}", file, who, node.name(), name,
                    a ? fmt::format(", got '{}'", a.value()) : std::string(" (missing)"));
   return v;
 }
@@ -203,13 +203,16 @@ CvatExport read_cvat(const std::string& path, const CvatOptions& options) {
         obj.label = label_of(l, "<" + kind + ">");
         if (auto s = score_attribute(child, file, swho)) obj.score = *s;
         if (kind == "box") {
-          const double x1 = attr_number(child, "xtl", file, who), y1 = attr_number(child, "ytl", file, who);
-          const double x2 = attr_number(child, "xbr", file, who), y2 = attr_number(child, "ybr", file, who);
-          ALX_CHECK_FORMAT(x2 >= x1 && y2 >= y1, "{}: {}: box corners ({}, {}) – ({}, {}) are not "
-                           "top-left, bottom-right", file, swho, x1, y1, x2, y2);
+          const double x1 = attr_number(child, "xtl", file, who),
+                       y1 = attr_number(child, "ytl", file, who);
+          const double x2 = attr_number(child, "xbr", file, who),
+                       y2 = attr_number(child, "ybr", file, who);
+          ALX_CHECK_FORMAT(x2 >= x1 && y2 >= y1,
+                           "{}: {}: box corners ({}, {}) – ({}, {}) are not "
+                           "top-left, bottom-right",
+                           file, swho, x1, y1, x2, y2);
           double rot = 0;
-          if (child.attribute("rotation"))
-            rot = attr_number(child, "rotation", file, who);
+          if (child.attribute("rotation")) rot = attr_number(child, "rotation", file, who);
           if (rot == 0) {
             obj.box = {detail::checked_coordinate(x1, file, swho, "xtl"),
                        detail::checked_coordinate(y1, file, swho, "ytl"),
@@ -230,8 +233,8 @@ CvatExport read_cvat(const std::string& path, const CvatOptions& options) {
           }
         } else {
           Polygon poly = parse_points(child.attribute("points").value(), file, swho);
-          ALX_CHECK_FORMAT(poly.size() >= 3, "{}: {}: a polygon needs 3 points, got {}", file,
-                           swho, poly.size());
+          ALX_CHECK_FORMAT(poly.size() >= 3, "{}: {}: a polygon needs 3 points, got {}", file, swho,
+                           poly.size());
           obj.box = bounds(poly);
           obj.polygons.push_back(std::move(poly));
         }
@@ -265,7 +268,8 @@ CvatExport read_cvat(const std::string& path, const CvatOptions& options) {
       idx.push_back(static_cast<int64_t>(i));
       lab.push_back(item_labels[i]);
     }
-    if (!item_objects[i].empty()) pool.set_objects(static_cast<int64_t>(i), std::move(item_objects[i]));
+    if (!item_objects[i].empty())
+      pool.set_objects(static_cast<int64_t>(i), std::move(item_objects[i]));
   }
   pool.add_labels(idx, lab, 0);
   out.dataset.pool = std::move(pool);

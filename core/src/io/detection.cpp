@@ -16,10 +16,14 @@ Aggregation parse_aggregation(const std::string& name) {
 
 const char* aggregation_name(Aggregation aggregation) noexcept {
   switch (aggregation) {
-    case Aggregation::kMax: return "max";
-    case Aggregation::kMean: return "mean";
-    case Aggregation::kSum: return "sum";
-    case Aggregation::kCountBelow: return "count_below";
+    case Aggregation::kMax:
+      return "max";
+    case Aggregation::kMean:
+      return "mean";
+    case Aggregation::kSum:
+      return "sum";
+    case Aggregation::kCountBelow:
+      return "count_below";
   }
   return "?";
 }
@@ -33,8 +37,8 @@ double image_uncertainty(const std::vector<Object>& objects,
   int64_t n = 0, below = 0;
   for (std::size_t k = 0; k < objects.size(); ++k) {
     const double s = objects[k].score;
-    ALX_CHECK(std::isfinite(s) && s >= 0.0 && s <= 1.0,
-              "object {}: score {} is outside [0, 1]", k, s);
+    ALX_CHECK(std::isfinite(s) && s >= 0.0 && s <= 1.0, "object {}: score {} is outside [0, 1]", k,
+              s);
     if (s < options.min_score()) continue;
     const double doubt = 1.0 - s;
     max_doubt = std::max(max_doubt, doubt);
@@ -44,10 +48,14 @@ double image_uncertainty(const std::vector<Object>& objects,
   }
   if (n == 0) return options.empty_uncertainty();
   switch (options.aggregation()) {
-    case Aggregation::kMax: return max_doubt;
-    case Aggregation::kMean: return sum_doubt / static_cast<double>(n);
-    case Aggregation::kSum: return sum_doubt;
-    case Aggregation::kCountBelow: return static_cast<double>(below);
+    case Aggregation::kMax:
+      return max_doubt;
+    case Aggregation::kMean:
+      return sum_doubt / static_cast<double>(n);
+    case Aggregation::kSum:
+      return sum_doubt;
+    case Aggregation::kCountBelow:
+      return static_cast<double>(below);
   }
   return 0.0;
 }

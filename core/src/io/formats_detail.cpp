@@ -87,8 +87,9 @@ StreamProgress::StreamProgress(std::istream& in, const std::string& path) : in_(
   std::error_code ec;
   const auto size = fs::file_size(path, ec);
   if (!ec && size > (8u << 20) && Progress::terminal())
-    bar_ = std::make_unique<Progress>(static_cast<int64_t>(size >> 10),
-                                      fmt::format("reading {} (KiB)", fs::path(path).filename().string()));
+    bar_ = std::make_unique<Progress>(
+        static_cast<int64_t>(size >> 10),
+        fmt::format("reading {} (KiB)", fs::path(path).filename().string()));
 }
 
 StreamProgress::~StreamProgress() = default;

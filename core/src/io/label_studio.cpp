@@ -101,8 +101,8 @@ bool looks_like_image_ref(const std::string& s) {
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   const auto q = lower.find_first_of("?#");
   if (q != std::string::npos && !starts_with(lower, "/data/")) lower.resize(q);
-  for (const char* ext : {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp",
-                          ".pgm", ".ppm"}) {
+  for (const char* ext :
+       {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}) {
     const std::string e(ext);
     if (lower.size() > e.size() && lower.compare(lower.size() - e.size(), e.size(), e) == 0)
       return true;
@@ -114,8 +114,8 @@ std::string type_of(const json& j) { return j.type_name(); }
 
 double number(const json& obj, const char* key, const std::string& file, const std::string& who) {
   auto it = obj.find(key);
-  ALX_CHECK_FORMAT(it != obj.end() && it->is_number(), "{}: {}: '{}' must be a number{}", file,
-                   who, key, it == obj.end() ? " (missing)" : ", got " + type_of(*it));
+  ALX_CHECK_FORMAT(it != obj.end() && it->is_number(), "{}: {}: '{}' must be a number{}", file, who,
+                   key, it == obj.end() ? " (missing)" : ", got " + type_of(*it));
   const double v = it->get<double>();
   ALX_CHECK_FORMAT(std::isfinite(v), "{}: {}: '{}' is not finite", file, who, key);
   return v;
@@ -155,7 +155,8 @@ struct Reader {
       : file(std::move(f)),
         options(o),
         labels(!o.classes().empty() || !config ? o.classes() : config->classes) {
-    root = options.images_root().empty() ? detail::folder_of(file) : fs::path(options.images_root());
+    root =
+        options.images_root().empty() ? detail::folder_of(file) : fs::path(options.images_root());
     if (config) {  // the config's names win over what the export shows
       out.names = config->names;
       names_seen_choices = names_seen_rect = names_seen_poly = names_seen_to = true;
@@ -213,8 +214,8 @@ struct Reader {
                      type_of(results));
     for (std::size_t k = 0; k < results.size(); ++k) {
       const json& r = results[k];
-      const std::string rwho =
-          fmt::format("{} result {}", who, r.is_object() && r.contains("id") && r["id"].is_string()
+      const std::string rwho = fmt::format("{} result {}", who,
+                                           r.is_object() && r.contains("id") && r["id"].is_string()
                                                ? "'" + r["id"].get<std::string>() + "'"
                                                : std::to_string(k));
       ALX_CHECK_FORMAT(r.is_object(), "{}: {}: expected an object, got {}", file, rwho, type_of(r));
@@ -257,8 +258,8 @@ struct Reader {
                            "{}: {}: a second choice ('{}' after '{}'); alx keeps one class per "
                            "image (allow_multiple_labels keeps the first)",
                            file, rwho, labels.schema().name(label), labels.schema().name(p.label));
-          out.dataset.notes.push_back(fmt::format("{}: several choices, kept '{}'", rwho,
-                                                  labels.schema().name(p.label)));
+          out.dataset.notes.push_back(
+              fmt::format("{}: several choices, kept '{}'", rwho, labels.schema().name(p.label)));
         }
       } else if (type == "rectanglelabels") {
         if (!from.empty() && !names_seen_rect) {
@@ -294,8 +295,9 @@ struct Reader {
                      detail::checked_coordinate(*std::min_element(ys, ys + 4), file, rwho, "y"),
                      detail::checked_coordinate(*std::max_element(xs, xs + 4), file, rwho, "x"),
                      detail::checked_coordinate(*std::max_element(ys, ys + 4), file, rwho, "y")};
-          out.dataset.notes.push_back(fmt::format(
-              "{}: rectangle rotated by {} degrees, kept its axis-aligned bounding box", rwho, rot));
+          out.dataset.notes.push_back(
+              fmt::format("{}: rectangle rotated by {} degrees, kept its axis-aligned bounding box",
+                          rwho, rot));
         }
         p.objects.push_back(std::move(obj));
       } else {  // polygonlabels
@@ -315,11 +317,13 @@ struct Reader {
         Polygon poly;
         poly.reserve(pit->size());
         for (const json& pt : *pit) {
-          ALX_CHECK_FORMAT(pt.is_array() && pt.size() == 2 && pt[0].is_number() && pt[1].is_number(),
-                           "{}: {}: a polygon point must be [x, y] in percent", file, rwho);
+          ALX_CHECK_FORMAT(
+              pt.is_array() && pt.size() == 2 && pt[0].is_number() && pt[1].is_number(),
+              "{}: {}: a polygon point must be [x, y] in percent", file, rwho);
           poly.push_back(
               {detail::checked_coordinate(pt[0].get<double>() * s.width / 100.0, file, rwho, "x"),
-               detail::checked_coordinate(pt[1].get<double>() * s.height / 100.0, file, rwho, "y")});
+               detail::checked_coordinate(pt[1].get<double>() * s.height / 100.0, file, rwho,
+                                          "y")});
         }
         Box b{poly[0].x, poly[0].y, poly[0].x, poly[0].y};
         for (const Point& q : poly) {
@@ -371,7 +375,8 @@ struct Reader {
     }
     if (!found.empty()) return found;
     std::string keys;
-    for (auto it = data.begin(); it != data.end(); ++it) keys += (keys.empty() ? "" : ", ") + it.key();
+    for (auto it = data.begin(); it != data.end(); ++it)
+      keys += (keys.empty() ? "" : ", ") + it.key();
     ALX_THROW(FormatError,
               "{}: {}: no image reference in the task data (keys: {}); alx labels images, this "
               "looks like a {} task — pass data_key if the image sits under another key",
@@ -390,8 +395,8 @@ struct Reader {
     if (detail::check_under_root(root, cands.front(), file, who)) return cands.front();
     for (std::size_t c = 1; c < cands.size(); ++c) {
       if (detail::exists_under_root(root, cands[c])) {
-        out.dataset.notes.push_back(fmt::format("{}: image '{}' found as '{}' under '{}'", who,
-                                                ref, cands[c], root.string()));
+        out.dataset.notes.push_back(fmt::format("{}: image '{}' found as '{}' under '{}'", who, ref,
+                                                cands[c], root.string()));
         return cands[c];
       }
     }
@@ -414,7 +419,8 @@ struct Reader {
     ALX_CHECK_FORMAT(t.is_object(), "{}: task {} (position in file): expected an object, got {}",
                      file, pos, type_of(t));
     int64_t task_id = -1;
-    if (auto it = t.find("id"); it != t.end() && it->is_number_integer()) task_id = it->get<int64_t>();
+    if (auto it = t.find("id"); it != t.end() && it->is_number_integer())
+      task_id = it->get<int64_t>();
     const std::string who =
         task_id >= 0 ? fmt::format("task {}", task_id) : fmt::format("task #{} (no id)", pos);
     const bool flat = !t.contains("data");
@@ -450,8 +456,9 @@ struct Reader {
         const json& ann = (*ait)[a];
         ALX_CHECK_FORMAT(ann.is_object(), "{}: {}: annotation {} is not an object", file, who, a);
         if (truthy(ann, "was_cancelled")) {
-          out.dataset.notes.push_back(fmt::format("{}: annotation {} was cancelled (skipped), ignored",
-                                                  who, ann.value("id", json(a)).dump()));
+          out.dataset.notes.push_back(
+              fmt::format("{}: annotation {} was cancelled (skipped), ignored", who,
+                          ann.value("id", json(a)).dump()));
           continue;
         }
         kept.push_back(a);
@@ -469,14 +476,16 @@ struct Reader {
           if (timestamp(cand) >= timestamp(cur)) best = a;  // ties: the later in the list
         }
         const json& ann = (*ait)[best];
-        const std::string awho = fmt::format("{} annotation {}", who, ann.value("id", json(best)).dump());
+        const std::string awho =
+            fmt::format("{} annotation {}", who, ann.value("id", json(best)).dump());
         if (kept.size() > 1)
-          out.dataset.notes.push_back(fmt::format(
-              "{}: {} annotations, used annotation {} ({})", who, kept.size(),
-              ann.value("id", json(best)).dump(),
-              truthy(ann, "ground_truth") ? "ground truth" : "the most recent"));
+          out.dataset.notes.push_back(
+              fmt::format("{}: {} annotations, used annotation {} ({})", who, kept.size(),
+                          ann.value("id", json(best)).dump(),
+                          truthy(ann, "ground_truth") ? "ground truth" : "the most recent"));
         auto res = ann.find("result");
-        Parsed p = parse_results(res == ann.end() ? json::array() : *res, awho, false, std::nullopt);
+        Parsed p =
+            parse_results(res == ann.end() ? json::array() : *res, awho, false, std::nullopt);
         note_skipped(p, awho);
         label = p.label;
         objects = std::move(p.objects);
@@ -491,7 +500,8 @@ struct Reader {
       for (std::size_t k = 0; k < pit->size(); ++k) {
         const json& pr = (*pit)[k];
         ALX_CHECK_FORMAT(pr.is_object(), "{}: prediction {} is not an object", file, who, k);
-        if (options.model_version().empty() || string_or(pr, "model_version") == options.model_version())
+        if (options.model_version().empty() ||
+            string_or(pr, "model_version") == options.model_version())
           chosen = k;
       }
       if (chosen) {
@@ -533,7 +543,8 @@ struct Reader {
         idx.push_back(static_cast<int64_t>(i));
         lab.push_back(item_labels[i]);
       }
-      if (!item_objects[i].empty()) pool.set_objects(static_cast<int64_t>(i), std::move(item_objects[i]));
+      if (!item_objects[i].empty())
+        pool.set_objects(static_cast<int64_t>(i), std::move(item_objects[i]));
     }
     pool.add_labels(idx, lab, 0);
     out.dataset.pool = std::move(pool);
@@ -636,8 +647,10 @@ LabelStudioExport read_label_studio(const std::string& path, const LabelStudioOp
   enum class Top { kUnknown, kList, kTask } top = Top::kUnknown;
   json::parser_callback_t cb = [&](int depth, json::parse_event_t event, json& parsed) {
     if (depth == 0 && top == Top::kUnknown) {
-      if (event == json::parse_event_t::array_start) top = Top::kList;
-      else if (event == json::parse_event_t::object_start) top = Top::kTask;
+      if (event == json::parse_event_t::array_start)
+        top = Top::kList;
+      else if (event == json::parse_event_t::object_start)
+        top = Top::kTask;
       else
         ALX_THROW(FormatError, "{}: expected a list of tasks or one task object", path);
       return true;
@@ -703,7 +716,8 @@ void write_label_studio_tasks(const std::string& path, const NextBatch& batch,
                 who);
       const double W = it.size.width, H = it.size.height;
       const std::string& name = batch.schema.name(obj.label);
-      auto region = [&](const std::string& type, const std::string& from, json value, std::size_t k) {
+      auto region = [&](const std::string& type, const std::string& from, json value,
+                        std::size_t k) {
         return json{{"id", fmt::format("alx-{}-{}", o, k)},
                     {"from_name", from},
                     {"to_name", names.to_name},
@@ -714,10 +728,11 @@ void write_label_studio_tasks(const std::string& path, const NextBatch& batch,
                     {"value", std::move(value)},
                     {"score", obj.score}};
       };
-      ALX_CHECK(!(obj.polygons.empty() ? names.rectangle_from_name : names.polygon_from_name).empty(),
-                "{}: a predicted {} but the labeling config has no {} control", who,
-                obj.polygons.empty() ? "box" : "polygon",
-                obj.polygons.empty() ? "RectangleLabels" : "PolygonLabels");
+      ALX_CHECK(
+          !(obj.polygons.empty() ? names.rectangle_from_name : names.polygon_from_name).empty(),
+          "{}: a predicted {} but the labeling config has no {} control", who,
+          obj.polygons.empty() ? "box" : "polygon",
+          obj.polygons.empty() ? "RectangleLabels" : "PolygonLabels");
       if (obj.polygons.empty()) {
         result.push_back(region("rectanglelabels", names.rectangle_from_name,
                                 {{"x", obj.box.x1 / W * 100.0},
@@ -730,7 +745,8 @@ void write_label_studio_tasks(const std::string& path, const NextBatch& batch,
       } else {
         for (std::size_t k = 0; k < obj.polygons.size(); ++k) {
           json points = json::array();
-          for (const Point& p : obj.polygons[k]) points.push_back({p.x / W * 100.0, p.y / H * 100.0});
+          for (const Point& p : obj.polygons[k])
+            points.push_back({p.x / W * 100.0, p.y / H * 100.0});
           result.push_back(region("polygonlabels", names.polygon_from_name,
                                   {{"points", std::move(points)},
                                    {"closed", true},
@@ -741,10 +757,10 @@ void write_label_studio_tasks(const std::string& path, const NextBatch& batch,
     }
     json task{{"data", std::move(data)}};
     if (!result.empty()) {
-      task["predictions"] = json::array({json{
-          {"model_version", batch.model_version.empty() ? "alx" : batch.model_version},
-          {"score", it.confidence},
-          {"result", std::move(result)}}});
+      task["predictions"] = json::array(
+          {json{{"model_version", batch.model_version.empty() ? "alx" : batch.model_version},
+                {"score", it.confidence},
+                {"result", std::move(result)}}});
     }
     tasks.push_back(std::move(task));
   }

@@ -11,8 +11,8 @@ void validate(const NextBatch& batch) {
     const BatchItem& it = batch.items[k];
     const std::string who = fmt::format("next batch item {} ('{}')", k, it.id);
     ALX_CHECK(!it.id.empty() || !it.image.empty(), "{}: no id and no image", who);
-    ALX_CHECK(it.rank == static_cast<int>(k), "{}: rank {} out of order; ranks must be 0..{}",
-              who, it.rank, batch.items.size() - 1);
+    ALX_CHECK(it.rank == static_cast<int>(k), "{}: rank {} out of order; ranks must be 0..{}", who,
+              it.rank, batch.items.size() - 1);
     ALX_CHECK(std::isfinite(it.uncertainty), "{}: uncertainty is not finite", who);
     ALX_CHECK(it.predicted_label >= -1 && it.predicted_label < num_classes,
               "{}: predicted label {} is not a class index (schema has {} classes)", who,
@@ -23,8 +23,8 @@ void validate(const NextBatch& batch) {
                   it.probabilities.size() == static_cast<std::size_t>(num_classes),
               "{}: {} probabilities for {} classes", who, it.probabilities.size(), num_classes);
     for (float p : it.probabilities)
-      ALX_CHECK(std::isfinite(p) && p >= 0.f && p <= 1.f, "{}: probability {} outside [0, 1]",
-                who, p);
+      ALX_CHECK(std::isfinite(p) && p >= 0.f && p <= 1.f, "{}: probability {} outside [0, 1]", who,
+                p);
     ALX_CHECK(it.size.width >= 0 && it.size.height >= 0, "{}: negative image size", who);
     for (std::size_t o = 0; o < it.objects.size(); ++o) {
       const Object& obj = it.objects[o];
@@ -42,8 +42,8 @@ void validate(const NextBatch& batch) {
         ALX_CHECK(poly.size() >= 3, "{}: object {} has a polygon of {} points", who, o,
                   poly.size());
         for (const Point& p : poly)
-          ALX_CHECK(std::isfinite(p.x) && std::isfinite(p.y), "{}: object {} polygon point not finite",
-                    who, o);
+          ALX_CHECK(std::isfinite(p.x) && std::isfinite(p.y),
+                    "{}: object {} polygon point not finite", who, o);
       }
     }
   }

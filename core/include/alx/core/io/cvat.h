@@ -60,11 +60,11 @@ struct CvatOptions {
 };
 
 struct CvatExport {
-  Dataset dataset;                    ///< one item per <image>, in file order
-  std::vector<std::string> names;     ///< per item: the `name` attribute
-  std::vector<std::string> subsets;   ///< per item: the `subset` attribute, or empty
-  std::vector<int64_t> frames;        ///< per item: the `id` attribute
-  std::vector<ImageSize> sizes;       ///< per item: width / height attributes
+  Dataset dataset;                   ///< one item per <image>, in file order
+  std::vector<std::string> names;    ///< per item: the `name` attribute
+  std::vector<std::string> subsets;  ///< per item: the `subset` attribute, or empty
+  std::vector<int64_t> frames;       ///< per item: the `id` attribute
+  std::vector<ImageSize> sizes;      ///< per item: width / height attributes
 };
 
 /// Reads CVAT for images 1.1 XML (see the file comment). Throws alx::IoError (unreadable

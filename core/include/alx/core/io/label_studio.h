@@ -130,10 +130,10 @@ struct LabelStudioPrediction {
 struct LabelStudioExport {
   Dataset dataset;  ///< one item per task, in file order; ids = image paths under the root
   LabelStudioNames names;
-  std::vector<int64_t> task_ids;         ///< per item: the task "id", or -1 when absent
-  std::vector<std::string> image_refs;   ///< per item: data[data_key] as Label Studio wrote it
-  std::vector<ImageSize> sizes;          ///< per item: original_width/height, when seen
-  std::vector<bool> annotated;           ///< per item: a non-cancelled annotation was used
+  std::vector<int64_t> task_ids;        ///< per item: the task "id", or -1 when absent
+  std::vector<std::string> image_refs;  ///< per item: data[data_key] as Label Studio wrote it
+  std::vector<ImageSize> sizes;         ///< per item: original_width/height, when seen
+  std::vector<bool> annotated;          ///< per item: a non-cancelled annotation was used
   std::vector<std::optional<LabelStudioPrediction>> predictions;  ///< per item
 };
 
@@ -141,7 +141,8 @@ struct LabelStudioExport {
 /// is held in memory at a time. Throws alx::IoError (unreadable file), alx::FormatError
 /// (not JSON, truncated, empty, no image reference, path escaping the root, unknown
 /// label with a fixed class list, bad coordinates), each naming the file and the task.
-LabelStudioExport read_label_studio(const std::string& path, const LabelStudioOptions& options = {});
+LabelStudioExport read_label_studio(const std::string& path,
+                                    const LabelStudioOptions& options = {});
 
 /// Per item, the objects of its kept prediction (empty without one): the input of
 /// image_uncertainties() (alx/core/io/detection.h) for a review queue of pre-labels.

@@ -32,15 +32,15 @@ struct ImageSize {
 
 /// One item of the next batch.
 struct BatchItem {
-  int64_t index = -1;         ///< pool index
-  std::string id;             ///< pool id
+  int64_t index = -1;  ///< pool index
+  std::string id;      ///< pool id
   /// Image reference to write back, as the labeling tool wrote it (e.g. the Label Studio
   /// `data.image`, the CVAT image name); the pool id when empty.
   std::string image;
-  int rank = 0;               ///< 0 = label this one first
-  double uncertainty = 0.0;   ///< the scorer's value (higher = more uncertain)
-  int predicted_label = -1;   ///< class index in the batch schema, or -1 (no class prediction)
-  double confidence = 0.0;    ///< probability of predicted_label, in [0, 1]
+  int rank = 0;              ///< 0 = label this one first
+  double uncertainty = 0.0;  ///< the scorer's value (higher = more uncertain)
+  int predicted_label = -1;  ///< class index in the batch schema, or -1 (no class prediction)
+  double confidence = 0.0;   ///< probability of predicted_label, in [0, 1]
   std::vector<float> probabilities;  ///< [C] per-class probabilities, or empty
   std::vector<Object> objects;       ///< predicted objects in pixels (score = confidence)
   /// Needed to write objects as Label Studio percentages and CVAT image sizes.

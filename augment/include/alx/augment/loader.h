@@ -10,7 +10,9 @@
 //
 // Determinism: the order of an epoch comes from (seed, epoch), the augmentation of an
 // item from sample_rng(seed, epoch, item) — so batches are byte-identical whatever the
-// number of workers and however the threads are scheduled.
+// number of workers and however the threads are scheduled. An item listed several times
+// in `indices` (oversampling) gets its own stream for each repetition.
+// OpenCV's own threading inside a transform does not change any result.
 // Prefetch: while the caller works on batch k, the workers prepare up to `prefetch`
 // batches after it; the queue never grows beyond that.
 #pragma once

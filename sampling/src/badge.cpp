@@ -70,7 +70,10 @@ std::vector<int64_t> badge_select(const at::Tensor& grad_embeddings, const at::T
     ALX_CHECK(grad_embeddings.dim() == 2, "badge: grad_embeddings must be [N, C*D]");
     const at::Tensor g = detail::cpu_contiguous(grad_embeddings, at::kFloat);
     ALX_CHECK(at::isfinite(g).all().item<bool>(), "badge: grad_embeddings contain non-finite values");
-    detail::DenseRows rows{g.data_ptr<float>(), g.size(1)};
+    detail::DenseRows rows;
+    rows.x = g.data_ptr<float>();
+    rows.d = g.size(1);
+    rows.attach_half(g);
     return kmeanspp(rows, candidates, k, seed);
   }
   ALX_CHECK(probs.defined() && embeddings.defined(),
@@ -94,6 +97,7 @@ std::vector<int64_t> badge_select(const at::Tensor& grad_embeddings, const at::T
   rows.d = h.size(1);
   const at::Tensor n2 = (a.pow(2).sum(1).to(at::kDouble) * h.pow(2).sum(1).to(at::kDouble)).contiguous();
   rows.norm2.assign(n2.data_ptr<double>(), n2.data_ptr<double>() + n2.numel());
+  rows.attach_half(h);
   return kmeanspp(rows, candidates, k, seed);
 }
 

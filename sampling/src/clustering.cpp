@@ -43,7 +43,9 @@ KMeansResult kmeans(const at::Tensor& x_in, int64_t k, int64_t iters, uint64_t s
   // k-means++ seeding (D² sampling), O(N) memory.
   std::vector<int64_t> all(static_cast<size_t>(N));
   std::iota(all.begin(), all.end(), 0);
-  detail::DenseRows rows{x.data_ptr<float>(), x.size(1)};
+  detail::DenseRows rows;
+  rows.x = x.data_ptr<float>();
+  rows.d = x.size(1);
   detail::NearestCenter<detail::DenseRows> nc(rows, all);
   auto rng = detail::make_rng(seed, 0x6b6d6561);
   std::vector<int64_t> seeds;
@@ -99,7 +101,9 @@ std::vector<int64_t> average_linkage(const at::Tensor& x_in, int64_t num_cluster
             "average_linkage: num_clusters must be >= 1, got {}", num_clusters);
   // Condensed Euclidean distance matrix.
   std::vector<float> dist(static_cast<size_t>(M) * static_cast<size_t>(M - 1) / 2);
-  detail::DenseRows rows{x.data_ptr<float>(), x.size(1)};
+  detail::DenseRows rows;
+  rows.x = x.data_ptr<float>();
+  rows.d = x.size(1);
   at::parallel_for(0, M, 16, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i)
       for (int64_t j = i + 1; j < M; ++j) dist[condensed(i, j, M)] = std::sqrt(rows.dist2(i, j));

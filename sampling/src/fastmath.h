@@ -18,9 +18,11 @@ inline float fast_logf(float x) {
   float m;
   std::memcpy(&m, &bits, sizeof m);
   // Move m to [sqrt(1/2), sqrt(2)) so that the polynomial argument is small.
+  // Selects of constants only (no conditional arithmetic), so the loop if-converts under
+  // the default -ftrapping-math.
   const bool big = m > 1.41421356f;
-  m = big ? m * 0.5f : m;
-  e = big ? e + 1 : e;
+  m *= big ? 0.5f : 1.0f;
+  e += big ? 1 : 0;
   const float z = m - 1.0f;
   const float z2 = z * z;
   float y = 7.0376836292e-2f;
@@ -45,5 +47,24 @@ inline float plogp(float p) {
   return p * fast_logf(p > FLT_MIN ? p : FLT_MIN);
 }
 inline double plogp(double p) { return p > 0.0 ? p * std::log(p) : 0.0; }
+
+/// dst[i] = p·ln p of src[i], for a whole buffer: a plain map loop that GCC turns into SIMD
+/// code (a reduction over a short row of C = 10 would stay scalar).
+void plogp_map(const float* __restrict src, float* __restrict dst, int64_t n);
+void plogp_map(const double* __restrict src, double* __restrict dst, int64_t n);
+
+/// Σ_j (a_j − b_j)² and Σ_j a_j b_j over d floats, SIMD (AVX2 where the CPU has it).
+float squared_distance(const float* __restrict a, const float* __restrict b, int64_t d);
+float dot(const float* __restrict a, const float* __restrict b, int64_t d);
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+#define ALX_HAVE_FLOAT16 1
+/// Σ_j (a_j − b_j)² with a in IEEE half precision (F16C conversions in the AVX2 clone).
+float half_squared_distance(const _Float16* __restrict a, const float* __restrict b, int64_t d);
+/// Σ_j a_j b_j with a in IEEE half precision.
+float half_dot(const _Float16* __restrict a, const float* __restrict b, int64_t d);
+#endif
+/// True when half_squared_distance runs in hardware here (x86-64 with AVX2 and F16C).
+bool fast_half_available();
 
 }  // namespace alx::sampling::detail

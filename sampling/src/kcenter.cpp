@@ -71,7 +71,10 @@ std::vector<int64_t> kcenter_greedy(const at::Tensor& embeddings,
       ALX_THROW(InvalidArgument, "kcenter: embeddings row {} is not finite", row);
     }
   }
-  detail::DenseRows rows{x.data_ptr<float>(), x.size(1)};
+  detail::DenseRows rows;
+  rows.x = x.data_ptr<float>();
+  rows.d = x.size(1);
+  rows.attach_half(x);
   detail::NearestCenter<detail::DenseRows> nc(rows, candidates);
   const auto n = static_cast<int64_t>(candidates.size());
   int64_t next = -1;

@@ -103,10 +103,10 @@ void top_two(const S* p, int64_t C, S* first, S* second) {
 }
 
 template <class S>
-S sum_plogp(const S* p, int64_t n) {
+S row_sum(const S* p, int64_t n) {
   S s = 0;
 #pragma omp simd reduction(+ : s)
-  for (int64_t i = 0; i < n; ++i) s += detail::plogp(p[i]);
+  for (int64_t i = 0; i < n; ++i) s += p[i];
   return s;
 }
 
@@ -119,6 +119,7 @@ void score_rows(const S* data, int64_t N, int64_t T, int64_t C, Method method, b
   const int64_t row_len = T * C;
   at::parallel_for(0, N, kBlock, [&](int64_t begin, int64_t end) {
     std::vector<S> mean(static_cast<size_t>(kBlock * C));
+    std::vector<S> nats;  // p·ln p of a block, flat
     std::vector<S> sq(static_cast<size_t>(C));
     std::vector<int64_t> votes(static_cast<size_t>(C));
     for (int64_t b0 = begin; b0 < end; b0 += kBlock) {
@@ -156,16 +157,21 @@ void score_rows(const S* data, int64_t N, int64_t T, int64_t C, Method method, b
       }
       switch (method) {
         case Method::kEntropy:
-        case Method::kBald:
-          for (int64_t n = b0; n < b1; ++n) {
-            S h = -sum_plogp(pbar + (n - b0) * C, C);
-            if (method == Method::kBald) {
-              const S cond = -sum_plogp(data + n * row_len, row_len) / static_cast<S>(T);
-              h = std::max(S(0), h - cond);
+        case Method::kBald: {
+          const int64_t rows = b1 - b0;
+          nats.resize(static_cast<size_t>(rows * (method == Method::kBald ? row_len : C)));
+          detail::plogp_map(pbar, nats.data(), rows * C);
+          for (int64_t r = 0; r < rows; ++r) out[b0 + r] = -row_sum(nats.data() + r * C, C);
+          if (method == Method::kBald) {
+            detail::plogp_map(block, nats.data(), rows * row_len);
+            const S inv = S(1) / static_cast<S>(T);
+            for (int64_t r = 0; r < rows; ++r) {
+              const S cond = -row_sum(nats.data() + r * row_len, row_len) * inv;
+              out[b0 + r] = std::max(S(0), out[b0 + r] - cond);
             }
-            out[n] = h;
           }
           break;
+        }
         case Method::kLeastConfidence:
         case Method::kMargin:
         case Method::kRatio:

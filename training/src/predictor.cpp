@@ -13,8 +13,12 @@ namespace alx::training {
 namespace {
 
 /// The head as a short program whose dropout masks are folded into the next Linear
-/// layer: Linear(W) after a mask m computes x·(W ⊙ m)ᵀ, so T masks give T weight
-/// matrices stacked into one [T·out, in] matrix and all passes become one product.
+/// layer. Linear(W) after a mask m computes x·(W ⊙ m)ᵀ, so T masks give T weight
+/// matrices: stacked into one [T·out, in] matrix, all passes are one product.
+/// Cheaper still where a mask is binary (0 or 1/(1−p)) and the layer input is shared by
+/// the passes: x·(W ⊙ m)ᵀ = s·(x·Wᵀ − x_D·W_Dᵀ) with D the dropped columns (or s·x_K·W_Kᵀ
+/// with K the kept ones, whichever is fewer), one product with W plus T thin ones —
+/// for p = 0.25 about a third of the stacked product's work.
 class FoldedHead {
  public:
   FoldedHead(const std::vector<HeadLayer>& layers, const std::vector<std::vector<torch::Tensor>>& masks,
@@ -23,6 +27,7 @@ class FoldedHead {
     passes_ = static_cast<int64_t>(masks.size());
     torch::NoGradGuard no_grad;
     size_t site = 0;
+    bool per_pass = false;  // whether the activation is already [B, T, F]
     torch::Tensor pending;  // [T, in] masks waiting for the next Linear
     for (const auto& l : layers) {
       switch (l.kind) {
@@ -30,7 +35,7 @@ class FoldedHead {
           std::vector<torch::Tensor> m;
           for (const auto& pass : masks) {
             ALX_CHECK(site < pass.size(), "folded head: fewer masks than dropout layers");
-            m.push_back(pass[site].reshape({-1}).to(device));
+            m.push_back(pass[site].reshape({-1}).to(device, torch::kFloat32));
           }
           auto stacked = torch::stack(m);
           pending = pending.defined() ? pending * stacked : stacked;
@@ -39,18 +44,21 @@ class FoldedHead {
         }
         case HeadLayer::Kind::kRelu:
           ALX_CHECK(!pending.defined(), "folded head: a dropout mask must be followed by a Linear layer");
-          ops_.push_back({Op::kRelu, {}, {}});
+          ops_.push_back(Op{Op::kRelu});
           break;
         case HeadLayer::Kind::kLinear: {
           auto w = l.weight.detach().to(device);
           auto b = l.bias.defined() ? l.bias.detach().to(device) : torch::zeros({w.size(0)}, w.options());
-          if (pending.defined()) {
-            // [T, out, in]: one weight matrix per pass.
-            ops_.push_back({Op::kMaskedLinear, w.unsqueeze(0) * pending.unsqueeze(1), b});
-            pending = torch::Tensor();
+          if (!pending.defined()) {
+            ops_.push_back(Op{Op::kLinear, w, b});
+          } else if (!per_pass && make_sparse(w, b, pending)) {
+            per_pass = true;
           } else {
-            ops_.push_back({Op::kLinear, w, b});
+            // [T, out, in]: one weight matrix per pass.
+            ops_.push_back(Op{per_pass ? Op::kPassLinear : Op::kStackedLinear, w.unsqueeze(0) * pending.unsqueeze(1), b});
+            per_pass = true;
           }
+          pending = torch::Tensor();
           break;
         }
       }
@@ -63,20 +71,42 @@ class FoldedHead {
   /// features [B, F] → logits [B, T, K].
   torch::Tensor operator()(const torch::Tensor& features) const {
     torch::Tensor a = features;  // [B, F] shared by all passes, or [B, T, F]
+    const int64_t batch = features.size(0);
     bool per_pass = false;
     for (const auto& op : ops_) {
-      if (op.kind == Op::kRelu) {
-        a = torch::relu(a);
-      } else if (op.kind == Op::kLinear) {
-        a = torch::nn::functional::linear(a, op.weight, op.bias);
-      } else if (!per_pass) {
-        // [B, F] · [T·out, F]ᵀ → [B, T, out]: the T passes in one matrix product.
-        const int64_t t = op.weight.size(0), out = op.weight.size(1);
-        a = torch::addmm(op.bias.repeat({t}), a, op.weight.reshape({t * out, -1}).t()).view({a.size(0), t, out});
-        per_pass = true;
-      } else {
-        // [T, B, F] ⊗ [T, F, out] → [B, T, out]: one batched product.
-        a = torch::baddbmm(op.bias.view({1, 1, -1}), a.transpose(0, 1), op.weight.transpose(1, 2)).transpose(0, 1);
+      switch (op.kind) {
+        case Op::kRelu:
+          a = torch::relu(a);
+          break;
+        case Op::kLinear:
+          a = torch::nn::functional::linear(a, op.weight, op.bias);
+          break;
+        case Op::kStackedLinear: {
+          // [B, F] · [T·out, F]ᵀ → [B, T, out]: the T passes in one matrix product.
+          const int64_t t = op.weight.size(0), out = op.weight.size(1);
+          a = torch::addmm(op.bias.repeat({t}), a, op.weight.reshape({t * out, -1}).t()).view({batch, t, out});
+          per_pass = true;
+          break;
+        }
+        case Op::kSparseLinear: {
+          const int64_t out = op.weight.size(0);
+          auto result = torch::empty({batch, passes_, out}, a.options());
+          torch::Tensor full;
+          if (op.any_dropped) full = torch::mm(a, op.weight.t());
+          for (int64_t t = 0; t < passes_; ++t) {
+            const auto& p = op.passes[t];
+            auto part = torch::mm(a.index_select(1, p.cols), p.weight.t());
+            auto z = p.dropped_form ? full - part : part;
+            result.select(1, t).copy_(z.mul_(p.scale).add_(op.bias));
+          }
+          a = result;
+          per_pass = true;
+          break;
+        }
+        case Op::kPassLinear:
+          // [T, B, F] ⊗ [T, F, out] → [B, T, out]: one batched product.
+          a = torch::baddbmm(op.bias.view({1, 1, -1}), a.transpose(0, 1), op.weight.transpose(1, 2)).transpose(0, 1);
+          break;
       }
     }
     if (!per_pass) a = a.unsqueeze(1).expand({a.size(0), passes_, a.size(1)});
@@ -84,10 +114,50 @@ class FoldedHead {
   }
 
  private:
-  struct Op {
-    enum Kind { kLinear, kMaskedLinear, kRelu } kind;
-    torch::Tensor weight, bias;
+  struct Pass {
+    double scale = 1.0;
+    bool dropped_form = false;
+    torch::Tensor cols;    ///< [n] column indices (dropped or kept)
+    torch::Tensor weight;  ///< [out, n] = W[:, cols]
   };
+  struct Op {
+    enum Kind { kLinear, kStackedLinear, kSparseLinear, kPassLinear, kRelu };
+    explicit Op(Kind k, torch::Tensor w = {}, torch::Tensor b = {})
+        : kind(k), weight(std::move(w)), bias(std::move(b)) {}
+    Kind kind;
+    torch::Tensor weight, bias;
+    std::vector<Pass> passes;
+    bool any_dropped = false;
+  };
+
+  /// Adds a kSparseLinear op when every mask is binary and that saves work.
+  bool make_sparse(const torch::Tensor& w, const torch::Tensor& b, const torch::Tensor& masks) {
+    const int64_t in = masks.size(1);
+    Op op{Op::kSparseLinear, w, b};
+    int64_t work = 0;
+    for (int64_t t = 0; t < masks.size(0); ++t) {
+      auto m = masks[t].to(torch::kCPU);
+      auto kept = m.nonzero().flatten();
+      auto dropped = m.eq(0).nonzero().flatten();
+      Pass p;
+      if (kept.numel() > 0) {
+        auto values = m.index_select(0, kept);
+        p.scale = values.max().item<double>();
+        if ((values - p.scale).abs().max().item<double>() > 1e-6 * std::abs(p.scale)) return false;  // not binary
+      }
+      p.dropped_form = dropped.numel() < kept.numel();
+      p.cols = (p.dropped_form ? dropped : kept).to(w.device());
+      p.weight = w.index_select(1, p.cols).contiguous();
+      op.any_dropped = op.any_dropped || p.dropped_form;
+      work += p.cols.numel();
+      op.passes.push_back(std::move(p));
+    }
+    if (op.any_dropped) work += in;
+    if (work * 10 > masks.size(0) * in * 6) return false;  // under 40% saved: the stacked product wins
+    ops_.push_back(std::move(op));
+    return true;
+  }
+
   std::vector<Op> ops_;
   int64_t passes_ = 0;
 };

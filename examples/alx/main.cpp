@@ -3,6 +3,8 @@
 #include <alx/core/error.h>
 #include <alx/core/log.h>
 
+#include <alx/training/experiment.h>
+
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -27,6 +29,12 @@ int main(int argc, char** argv) {
   s->add_option("--batch", sim.batch, "items acquired per round")->check(CLI::PositiveNumber);
   s->add_option("--threads", sim.threads, "LibTorch threads (0: all cores)")->check(CLI::NonNegativeNumber);
   s->add_option("--out", sim.out, "output folder: store.h5, curve.csv, curve.png, next_batch.csv")->required();
+  {
+    std::string keys = "\nConfiguration keys (YAML file of --config; defaults in examples/configs/fashion_mnist.yaml):\n";
+    for (const auto& line : alx::config::help<alx::training::RunConfig>(alx::training::RunConfig::defaults()))
+      keys += "  " + line + "\n";
+    s->footer(keys);
+  }
 
   alx::cli::RoundArgs rnd;
   auto* r = app.add_subcommand("round",

@@ -1,5 +1,6 @@
 // `alx simulate`: a real process on Fashion-MNIST, killed mid-round and resumed.
 #include <alx/core/store.h>
+#include <alx/training/experiment.h>
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -102,4 +103,9 @@ TEST(Simulate, BudgetStopsTheLoopAndStatusReportsIt) {
   CliRun bad = run_alx("simulate --config '" + dir.str("bad.yaml") + "' --out '" + dir.str("o2") + "'", dir.path());
   EXPECT_EQ(bad.rc, 2);
   EXPECT_NE(bad.err.find("bad.yaml:1: loop.batch_sise: unknown key"), std::string::npos) << bad.err;
+}
+
+TEST(Simulate, ShippedDefaultConfigEqualsTheBuiltInDefaults) {
+  const auto shipped = alx::training::RunConfig::load(std::string(ALX_SOURCE_DIR) + "/examples/configs/fashion_mnist.yaml");
+  EXPECT_EQ(shipped.to_yaml(), alx::training::RunConfig::defaults().to_yaml());
 }

@@ -25,12 +25,12 @@ def test_model_forward_embed():
 def test_trainer_and_predictor(small):
     pool, test = small
     model = alx.make_model(alx.ModelOptions(name="gal_cnn", num_classes=10))
-    trainer = alx.Trainer(epochs=2, batch_size=64, workers=1, seed=1)
+    trainer = alx.Trainer(epochs=2, batch_size=64, workers=1, threads=1, seed=1)
     result = trainer.fit(model, pool.images, pool.pool)
     assert result.num_train == 600 and len(result.epochs) == 2
     metrics = trainer.evaluate(model, test.images, None, test.pool.labels)
     assert metrics.n == 200 and 0.2 < metrics.accuracy <= 1.0
-    predictor = alx.Predictor(mc_passes=4, workers=1)
+    predictor = alx.Predictor(mc_passes=4, workers=1, threads=1)
     out = predictor.predict(model, pool.images, np.arange(50), what=["probs", "mc_samples", "embeddings"])
     assert tuple(out.probs.shape) == (50, 10) and tuple(out.mc_samples.shape) == (50, 4, 10)
     assert out.grad_embeddings is None
@@ -81,8 +81,8 @@ def test_python_scorer_in_the_loop(small, tmp_path):
     model = alx.make_model(name="gal_cnn", num_classes=10)
     loop = alx.ActiveLoop(dict(sampler="topk", sampler_params={"scorer": "py_margin"}, batch_size=10, rounds=2),
                           model=model, store=store, images=pool.images,
-                          trainer=dict(epochs=1, batch_size=32, workers=1),
-                          predictor=dict(workers=1), oracle=oracle,
+                          trainer=dict(epochs=1, batch_size=32, workers=1, threads=1),
+                          predictor=dict(workers=1, threads=1), oracle=oracle,
                           eval_images=test.images, eval_labels=test.pool.labels)
     seen = []
     reason = loop.run(lambda r: seen.append((r.round, r.metrics.accuracy, r.selected.copy())))
@@ -102,7 +102,7 @@ def test_loop_callback_errors_propagate(small, tmp_path):
     store = alx.Store.create(str(tmp_path / "err.h5"), hidden)
     loop = alx.ActiveLoop(alx.LoopOptions(sampler="random", batch_size=5, rounds=3),
                           model=alx.make_model(name="gal_cnn", num_classes=10), store=store, images=pool.images,
-                          trainer={"epochs": 1, "workers": 1}, oracle=alx.TruthOracle(truth))
+                          trainer={"epochs": 1, "workers": 1, "threads": 1}, predictor={"threads": 1}, oracle=alx.TruthOracle(truth))
 
     def stop(r):
         raise KeyError("stop here")

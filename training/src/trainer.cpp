@@ -18,6 +18,8 @@ namespace alx::training {
 
 namespace F = torch::nn::functional;
 
+constexpr double kPi = 3.14159265358979323846;
+
 Metrics compute_metrics(const torch::Tensor& truth, const torch::Tensor& predicted, int64_t k) {
   ALX_CHECK(truth.dim() == 1 && predicted.sizes() == truth.sizes(),
             "metrics: truth and predicted must both be [N], got [{}] and [{}]", fmt::join(truth.sizes(), ", "),
@@ -184,6 +186,9 @@ TrainResult Trainer::fit(Model& model, std::shared_ptr<const ImageSource> images
   // Dropout draws from its own generator (CPU); on CUDA LibTorch's default one.
   c10::optional<at::Generator> gen;
   if (device.is_cpu()) gen = at::make_generator<at::CPUGeneratorImpl>(o.seed() * 0x9E3779B97F4A7C15ULL + 7);
+  // Dropout inside a TorchScript file (and any dropout on CUDA) draws from LibTorch's
+  // default generator: seed it so that a seed still gives one result.
+  if (!gen || !model.supports_fixed_masks()) torch::manual_seed(o.seed());
 
   augment::BatchLoader loader(images, tr_idx, tr_lab, train_,
                               loader_options(o.batch_size(), o.workers(), o.prefetch(), true, o.seed()));
@@ -212,7 +217,7 @@ TrainResult Trainer::fit(Model& model, std::shared_ptr<const ImageSource> images
     int64_t correct = 0, count = 0;
     while (auto batch = loader.next()) {
       if (o.schedule() == "cosine") {
-        lr = o.lr() * 0.5 * (1.0 + std::cos(M_PI * static_cast<double>(step) / static_cast<double>(total_steps)));
+        lr = o.lr() * 0.5 * (1.0 + std::cos(kPi * static_cast<double>(step) / static_cast<double>(total_steps)));
         set_lr(*opt, lr);
       }
       auto x = batch->images.to(device);

@@ -17,6 +17,8 @@
 #include <ATen/Parallel.h>
 #include <benchmark/benchmark.h>
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -26,6 +28,29 @@
 namespace {
 
 using namespace alx::sampling;
+
+/// CPU seconds of the whole process (all threads). On a shared, overloaded machine the wall
+/// clock mostly measures the other tenants; cpu_s / threads estimates the idle-machine time.
+double process_cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
+/// Adds the counter `cpu_s`: process CPU seconds per iteration.
+class CpuMeter {
+ public:
+  explicit CpuMeter(benchmark::State& state) : state_(state), start_(process_cpu_seconds()) {}
+  ~CpuMeter() {
+    state_.counters["cpu_s"] = (process_cpu_seconds() - start_) /
+                               static_cast<double>(std::max<int64_t>(1, state_.iterations()));
+  }
+
+ private:
+  benchmark::State& state_;
+  double start_;
+};
 
 std::map<int64_t, double>& copy_seconds() {  // bytes → seconds per copy
   static std::map<int64_t, double> m;
@@ -62,6 +87,7 @@ void BM_CopyBaseline(benchmark::State& state) {
   char* d = static_cast<char*>(dst.data_ptr());
   double total = 0;
   int64_t iters = 0;
+  CpuMeter cpu(state);
   for (auto _ : state) {
     const auto t0 = std::chrono::steady_clock::now();
     at::parallel_for(0, bytes, 1 << 20, [&](int64_t b, int64_t e) { std::memcpy(d + b, s + b, e - b); });
@@ -79,6 +105,7 @@ void run_scorer(benchmark::State& state, const char* method) {
   const int64_t bytes = p.numel() * 4;
   double total = 0;
   int64_t iters = 0;
+  CpuMeter cpu(state);
   for (auto _ : state) {
     const auto t0 = std::chrono::steady_clock::now();
     at::Tensor s = score(p, method);
@@ -100,6 +127,7 @@ void BM_VariationRatios(benchmark::State& s) { run_scorer(s, "variation_ratios")
 /// The same scorer through plain ATen ops (what a straightforward C++ port would do).
 void BM_BaldAtenOps(benchmark::State& state) {
   const at::Tensor p = probs_tensor(state.range(0), state.range(1), state.range(2));
+  CpuMeter cpu(state);
   for (auto _ : state) {
     const at::Tensor m = p.mean(1);
     at::Tensor s = -at::xlogy(m, m).sum(1) + at::xlogy(p, p).sum(2).mean(1);
@@ -113,6 +141,7 @@ void BM_KCenter(benchmark::State& state) {
   const bool clustered = state.range(3) != 0;
   const at::Tensor x = embeddings(N, D, clustered);
   const std::vector<int64_t> cand = all_items(N);
+  CpuMeter cpu(state);
   for (auto _ : state) benchmark::DoNotOptimize(kcenter_greedy(x, {}, cand, k, 0));
   state.SetItemsProcessed(state.iterations() * N * k);  // point-center distance updates
   state.counters["bytes_scanned_per_s"] = benchmark::Counter(
@@ -125,6 +154,7 @@ void BM_BadgeFactored(benchmark::State& state) {
   const at::Tensor p = probs_tensor(N, 1, C).squeeze(1);
   const at::Tensor h = embeddings(N, D, true).relu();
   const std::vector<int64_t> cand = all_items(N);
+  CpuMeter cpu(state);
   for (auto _ : state) benchmark::DoNotOptimize(badge_select({}, p, h, cand, k, 0));
   state.SetItemsProcessed(state.iterations() * N * k);
 }
@@ -136,6 +166,7 @@ void BM_BadgeDense(benchmark::State& state) {
   const at::Tensor a = p - at::one_hot(p.argmax(1), C).to(at::kFloat);
   const at::Tensor g = (a.unsqueeze(2) * h.unsqueeze(1)).reshape({N, C * D}).contiguous();
   const std::vector<int64_t> cand = all_items(N);
+  CpuMeter cpu(state);
   for (auto _ : state) benchmark::DoNotOptimize(badge_select(g, {}, {}, cand, k, 0));
   state.SetItemsProcessed(state.iterations() * N * k);
 }
@@ -144,6 +175,7 @@ void BM_BatchBald(benchmark::State& state) {
   const int64_t N = state.range(0), T = state.range(1), C = state.range(2), k = state.range(3);
   const at::Tensor p = probs_tensor(N, T, C);
   const std::vector<int64_t> cand = all_items(N);
+  CpuMeter cpu(state);
   for (auto _ : state) benchmark::DoNotOptimize(batchbald_greedy(p, cand, k, 1000, 0));
   state.SetItemsProcessed(state.iterations() * k);
 }
@@ -154,6 +186,7 @@ void BM_TopKSampler(benchmark::State& state) {
   in.probs = probs_tensor(N, 1, 10).squeeze(1);
   in.labeled = at::zeros({N}, at::kBool);
   auto s = make_sampler("topk", YAML::Load("{scorer: margin}"));
+  CpuMeter cpu(state);
   for (auto _ : state) benchmark::DoNotOptimize(s->select(in, 1000, 0));
   state.SetItemsProcessed(state.iterations() * N);
 }

@@ -13,7 +13,9 @@
 
 #include <cmath>
 #include <cstdint>
+#include <algorithm>
 #include <limits>
+#include <mutex>
 #include <vector>
 
 namespace alx::sampling::detail {
@@ -148,12 +150,16 @@ class NearestCenter {
       });
     }
     const float row_norm = std::sqrt(std::max(0.0f, rows_.sqnorm(row)));
-    const int nthreads = at::get_num_threads();
-    // Chunks are combined in order of their first position, so ties resolve to the lowest.
-    const int64_t grain = std::max<int64_t>(1024, (n + nthreads - 1) / std::max(1, nthreads));
-    std::vector<float> part_v((n + grain - 1) / grain + 1, -1.0f);
-    std::vector<int64_t> part_i(part_v.size(), -1);
-    at::parallel_for(0, n, grain, [&](int64_t b, int64_t e) {
+    // Each chunk reports its best (value, position); chunks are combined in order of their
+    // first position so that ties resolve to the lowest position whatever the threading.
+    struct Best {
+      int64_t begin;
+      float value;
+      int64_t pos;
+    };
+    std::vector<Best> parts;
+    std::mutex mu;
+    at::parallel_for(0, n, 2048, [&](int64_t b, int64_t e) {
       float bv = -1.0f;
       int64_t bi = -1;
       for (int64_t i = b; i < e; ++i) {
@@ -175,15 +181,17 @@ class NearestCenter {
           bi = i;
         }
       }
-      part_v[b / grain] = bv;
-      part_i[b / grain] = bi;
+      std::lock_guard<std::mutex> lock(mu);
+      parts.push_back({b, bv, bi});
     });
+    std::sort(parts.begin(), parts.end(),
+              [](const Best& l, const Best& r) { return l.begin < r.begin; });
     float bv = -1.0f;
     int64_t bi = -1;
-    for (size_t p = 0; p < part_v.size(); ++p)
-      if (part_i[p] >= 0 && part_v[p] > bv) {
-        bv = part_v[p];
-        bi = part_i[p];
+    for (const Best& p : parts)
+      if (p.pos >= 0 && p.value > bv) {
+        bv = p.value;
+        bi = p.pos;
       }
     return bi;
   }

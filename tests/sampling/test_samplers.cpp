@@ -145,6 +145,23 @@ TEST(KCenter, MatchesBruteForceWithPruning) {
   EXPECT_EQ(got, brute_kcenter(x, {0, 400}, cand, 40, -1));
 }
 
+TEST(KCenter, SameResultOnAnyThreadCount) {
+  // Pool sizes around the parallel grain, where chunks of the scan are combined.
+  for (int64_t n : {1500, 2100, 4097, 9000}) {
+    const at::Tensor x = blobs(n / 3, 12, {-4, 0, 4}, 1.0, static_cast<uint64_t>(n));
+    const std::vector<int64_t> cand = range(0, x.size(0));
+    at::set_num_threads(1);
+    const auto one = kcenter_greedy(x, {}, cand, 30, 5);
+    const auto bd1 = badge_select(x, {}, {}, cand, 30, 5);
+    at::set_num_threads(2);
+    EXPECT_EQ(one, kcenter_greedy(x, {}, cand, 30, 5)) << "n = " << n;
+    EXPECT_EQ(bd1, badge_select(x, {}, {}, cand, 30, 5)) << "n = " << n;
+    if (n == 1500) {
+      EXPECT_EQ(one, brute_kcenter(x, {}, cand, 30, one[0]));
+    }
+  }
+}
+
 TEST(KCenter, TwoApproximation) {
   // Greedy k-center is a 2-approximation of the optimal covering radius (Gonzalez 1985).
   for (uint64_t seed = 0; seed < 8; ++seed) {

@@ -210,6 +210,8 @@ py::class_<Opts> bind_options(py::module_& m, const char* name, const char* doc)
           return out;
         },
         [key = key](Opts& o, py::handle value) {
+          if (value.is_none())  // YAML reads null as "keep the default": say so instead
+            throw InvalidArgument(key + ": cannot be set to None");
           YAML::Node node(YAML::NodeType::Map);
           node[key] = to_yaml(value, key);
           update_options(o, node, {"<python>", ""});

@@ -95,3 +95,25 @@ def test_outputs_are_numpy_even_for_torch_inputs(rng):
     t = torch.from_numpy(random_probs(rng, (10, 3)))
     assert isinstance(alx.score(t, "margin"), np.ndarray)
     assert isinstance(alx.select(2, "topk", probs=t), np.ndarray)
+
+
+def test_gil_is_released_during_cpp_work(rng):
+    import threading
+
+    probs = random_probs(rng, (1_000_000, 10))
+    state = {"inside": False, "done": False, "ticks": 0}
+
+    def work():
+        state["inside"] = True
+        for _ in range(3):
+            alx.score(probs, "entropy")
+        state["inside"] = False
+        state["done"] = True
+
+    t = threading.Thread(target=work)
+    t.start()
+    while not state["done"]:
+        if state["inside"]:
+            state["ticks"] += 1  # Python runs here only while the other thread is in C++ without the GIL
+    t.join()
+    assert state["ticks"] > 100

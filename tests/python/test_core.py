@@ -64,6 +64,8 @@ def test_options_from_kwargs_dicts_and_yaml(tmp_path):
     assert alx.TrainerOptions.from_yaml(d) == o
     with pytest.raises(ValueError, match="batch_size"):
         o.batch_size = 0
+    with pytest.raises(ValueError, match="None"):
+        o.lr = None
     cfg = tmp_path / "c.yaml"
     cfg.write_text("trainer: {epochs: 7, class_weights: [1, 2.5]}\n")
     t = alx.TrainerOptions.from_yaml(cfg, key="trainer")

@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   # toolchain
   cmake ninja-build ccache g++ pkg-config
+  clang libclang-rt-14-dev  # libFuzzer and the sanitizer runtimes (tests/fuzz, tests/sanitize)
   # libraries
   libtorch-dev libopencv-dev libeigen3-dev libhdf5-dev libyaml-cpp-dev libfmt-dev libspdlog-dev
   nlohmann-json3-dev libpugixml-dev libcli11-dev zlib1g-dev libgloo-dev

@@ -108,7 +108,11 @@ FileImageSource::FileImageSource(fs::path root, std::vector<std::string> relativ
 
 fs::path FileImageSource::path(int64_t i) const {
   ALX_CHECK(i >= 0 && i < size(), "image index {} is out of range [0, {})", i, size());
-  return resolve_under_root(root_, paths_[static_cast<std::size_t>(i)]);
+  try {
+    return resolve_under_root(root_, paths_[static_cast<std::size_t>(i)]);
+  } catch (const InvalidArgument& e) {  // name the item too
+    ALX_THROW(InvalidArgument, "item {}: {}", i, e.what());
+  }
 }
 
 std::string FileImageSource::describe(int64_t i) const {
@@ -126,7 +130,7 @@ cv::Mat FileImageSource::load(int64_t i) const {
     ALX_CHECK_FORMAT(!bytes.empty(), "image '{}' (item {}) is an empty file", file.string(), i);
     if (auto wh = header_size(bytes)) {
       const auto [w, h] = *wh;
-      ALX_CHECK_FORMAT(w > 0 && h > 0 && w * h <= options_.max_pixels,
+      ALX_CHECK_FORMAT(w > 0 && h > 0 && w <= options_.max_pixels / h,  // no w * h overflow
                        "image '{}' (item {}) claims {}x{} pixels, above the limit of {} "
                        "(FileImageOptions::max_pixels); refused before decoding",
                        file.string(), i, w, h, options_.max_pixels);

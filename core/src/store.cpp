@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -18,6 +19,7 @@ namespace alx {
 namespace {
 
 constexpr const char* kFormat = "alx-store";
+constexpr hsize_t kSealBytes = 512;  // HDF5 user blocks: 512 bytes or a larger power of 2
 
 // ---- small HDF5 helpers ------------------------------------------------------------------
 
@@ -71,7 +73,12 @@ std::string read_attr(const H5::H5Object& obj, const std::string& name) {
   H5::Attribute a = obj.openAttribute(name);
   H5::StrType st = string_type();
   char* p = nullptr;
-  a.read(st, &p);
+  try {
+    a.read(st, &p);
+  } catch (...) {
+    if (p) H5free_memory(p);
+    throw;
+  }
   std::string out = p ? p : "";
   H5free_memory(p);
   return out;
@@ -92,32 +99,45 @@ std::vector<hsize_t> dims_of(const H5::DataSet& ds) {
   return dims;
 }
 
-std::size_t count_of(const std::vector<hsize_t>& dims) {
+/// Element count of a dataset, refused when the file cannot hold that many elements: a
+/// damaged or hostile header must not make us allocate more than the file could contain
+/// (the store never compresses, so every element takes at least one byte of the file).
+std::size_t checked_count(const H5::DataSet& ds, const std::string& name, std::size_t max_count) {
   std::size_t n = 1;
-  for (auto d : dims) n *= static_cast<std::size_t>(d);
+  for (auto d : dims_of(ds)) {
+    ALX_CHECK_FORMAT(d <= max_count && (d == 0 || n <= max_count / d),
+                     "dataset '{}' claims more elements than the file holds", name);
+    n *= static_cast<std::size_t>(d);
+  }
   return n;
 }
 
 template <class T>
-std::vector<T> read_array(const H5::Group& g, const std::string& name) {
+std::vector<T> read_array(const H5::Group& g, const std::string& name, std::size_t max_count) {
   H5::DataSet ds = g.openDataSet(name);
-  std::vector<T> v(count_of(dims_of(ds)));
+  std::vector<T> v(checked_count(ds, name, max_count));
   if (!v.empty()) ds.read(v.data(), pred<T>());
   return v;
 }
 
-std::vector<std::string> read_strings(const H5::Group& g, const std::string& name) {
+std::vector<std::string> read_strings(const H5::Group& g, const std::string& name,
+                                      std::size_t max_count) {
   H5::DataSet ds = g.openDataSet(name);
-  const std::size_t n = count_of(dims_of(ds));
+  const std::size_t n = checked_count(ds, name, max_count);
   std::vector<std::string> out;
   if (n == 0) return out;
   std::vector<char*> ptrs(n, nullptr);
-  H5::StrType st = string_type();
-  ds.read(ptrs.data(), st);
+  // HDF5 allocates each string; free them also when the read fails halfway.
+  struct Free {
+    std::vector<char*>& p;
+    ~Free() {
+      for (char* q : p)
+        if (q) H5free_memory(q);
+    }
+  } free_strings{ptrs};
+  ds.read(ptrs.data(), string_type());
   out.reserve(n);
   for (char* p : ptrs) out.emplace_back(p ? p : "");
-  H5::DataSpace space = ds.getSpace();
-  H5Dvlen_reclaim(st.getId(), space.getId(), H5P_DEFAULT, ptrs.data());
   return out;
 }
 
@@ -131,6 +151,81 @@ uint32_t pool_checksum(const Pool& pool) {
   for (const auto& id : pool.ids()) add(id.data(), id.size() + 1);
   add(pool.labels().data(), pool.labels().size() * sizeof(int));
   add(pool.label_rounds().data(), pool.label_rounds().size() * sizeof(int));
+  return static_cast<uint32_t>(crc);
+}
+
+/// CRC-32 over everything else a store holds: objects, rounds, arrays and meta (attribute
+/// "content_checksum", added within format version 1; files without it predate it and are
+/// read as before). Every variable-length part is preceded by its length.
+uint32_t content_checksum(const Pool& pool, const std::vector<RoundRecord>& rounds,
+                          const std::map<std::string, StoredArray>& arrays,
+                          const std::map<std::string, std::string>& meta) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  auto add = [&](const void* p, std::size_t n) {
+    crc = crc32(crc, static_cast<const Bytef*>(p), static_cast<uInt>(n));
+  };
+  auto add_size = [&](std::size_t n) {
+    const uint64_t v = n;
+    add(&v, sizeof v);
+  };
+  auto add_string = [&](const std::string& t) {
+    add_size(t.size());
+    add(t.data(), t.size());
+  };
+  auto add_numbers = [&](const auto& v) {
+    add_size(v.size());
+    if (!v.empty()) add(v.data(), v.size() * sizeof(v[0]));
+  };
+  for (int64_t i = 0; i < pool.size(); ++i) {
+    const auto& objects = pool.objects(i);
+    if (objects.empty()) continue;
+    add(&i, sizeof i);
+    add_size(objects.size());
+    for (const auto& o : objects) {
+      const int32_t label = o.label;
+      const float numbers[5] = {o.box.x1, o.box.y1, o.box.x2, o.box.y2, o.score};
+      add(&label, sizeof label);
+      add(numbers, sizeof numbers);
+      add_size(o.polygons.size());
+      for (const auto& poly : o.polygons) {
+        add_size(poly.size());
+        for (const auto& pt : poly) {
+          const float xy[2] = {pt.x, pt.y};
+          add(xy, sizeof xy);
+        }
+      }
+    }
+  }
+  add_size(rounds.size());
+  for (const auto& r : rounds) {
+    const int32_t round = r.round;
+    add(&round, sizeof round);
+    add_string(r.model_version);
+    add_string(r.note);
+    add_numbers(r.selected);
+    add_size(r.selected_ids.size());
+    for (const auto& id : r.selected_ids) add_string(id);
+    add_numbers(r.scores);
+    for (const auto* m : {&r.metrics, &r.seconds}) {
+      add_size(m->size());
+      for (const auto& [k, v] : *m) {
+        add_string(k);
+        add(&v, sizeof v);
+      }
+    }
+  }
+  add_size(arrays.size());
+  for (const auto& [name, a] : arrays) {
+    add_string(name);
+    add_numbers(a.shape);
+    add_numbers(a.data);
+    add_string(a.tag);
+  }
+  add_size(meta.size());
+  for (const auto& [k, v] : meta) {
+    add_string(k);
+    add_string(v);
+  }
   return static_cast<uint32_t>(crc);
 }
 
@@ -205,13 +300,93 @@ void write_rounds(H5::H5File& file, const std::vector<RoundRecord>& rounds) {
   }
 }
 
+
+// ---- the seal: a CRC-32 of the whole HDF5 part in the file's user block ----------------------
+//
+// HDF5 checks little of what it reads, and a damaged byte in a heap or B-tree can make it read
+// out of bounds. So a store's first kSealBytes (an HDF5 user block, which HDF5 and h5py skip)
+// hold "alx-store sealed 1\nsize <bytes>\ncrc32 <hex>\n": the size and CRC-32 of everything
+// after it. open() checks them before HDF5 sees the file; a store without the seal (written
+// before it existed, format version 1 all the same) starts with HDF5's signature and is read
+// as before.
+
+constexpr const char* kSealMagic = "alx-store sealed 1\n";
+constexpr const char kHdf5Signature[8] = {'\x89', 'H', 'D', 'F', '\r', '\n', '\x1a', '\n'};
+
+/// CRC-32 of the file from `offset` to its end, and that length.
+std::pair<uint32_t, uint64_t> file_crc(int fd, uint64_t offset) {
+  std::vector<char> buf(1 << 16);
+  uLong crc = crc32(0L, Z_NULL, 0);
+  uint64_t total = 0;
+  for (;;) {
+    const ssize_t got = ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(offset + total));
+    if (got < 0) ALX_THROW(IoError, "read error: {}", std::strerror(errno));
+    if (got == 0) break;
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(buf.data()), static_cast<uInt>(got));
+    total += static_cast<uint64_t>(got);
+  }
+  return {static_cast<uint32_t>(crc), total};
+}
+
+/// Writes the seal into the user block of a closed store file.
+void seal(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  ALX_CHECK_IO(fd >= 0, "cannot reopen '{}' to seal it: {}", path, std::strerror(errno));
+  std::string header;
+  try {
+    const auto [crc, size] = file_crc(fd, kSealBytes);
+    header = fmt::format("{}size {}\ncrc32 {:08x}\n", kSealMagic, size, crc);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  header.resize(kSealBytes, '\0');
+  const bool ok = ::pwrite(fd, header.data(), header.size(), 0) == static_cast<ssize_t>(header.size());
+  const int err = errno;
+  ::close(fd);
+  ALX_CHECK_IO(ok, "cannot seal '{}': {}", path, std::strerror(err));
+}
+
+/// Checks the seal of a store file; returns false for an unsealed (older) store. Throws
+/// alx::FormatError when the file is neither, or its content does not match its seal.
+bool check_seal(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  ALX_CHECK_IO(fd >= 0, "cannot open store '{}': {}", path, std::strerror(errno));
+  struct Close {
+    int fd;
+    ~Close() { ::close(fd); }
+  } close_fd{fd};
+  std::string header(kSealBytes, '\0');
+  const ssize_t got = ::pread(fd, header.data(), header.size(), 0);
+  ALX_CHECK_FORMAT(got >= static_cast<ssize_t>(sizeof kHdf5Signature),
+                   "store '{}' is empty or truncated", path);
+  if (std::memcmp(header.data(), kHdf5Signature, sizeof kHdf5Signature) == 0) return false;
+  const std::size_t magic_len = std::strlen(kSealMagic);
+  unsigned long long size = 0;
+  unsigned crc = 0;
+  ALX_CHECK_FORMAT(got == static_cast<ssize_t>(kSealBytes) &&
+                       header.compare(0, magic_len, kSealMagic) == 0 &&
+                       std::sscanf(header.c_str() + magic_len, "size %llu\ncrc32 %8x\n", &size,
+                                   &crc) == 2,
+                   "store '{}' is not an alx store, or its header is damaged", path);
+  const auto [actual_crc, actual_size] = file_crc(fd, kSealBytes);
+  ALX_CHECK_FORMAT(actual_size == size, "store '{}' is truncated or extended: {} bytes after its "
+                   "header, the seal says {}", path, actual_size, size);
+  ALX_CHECK_FORMAT(actual_crc == crc, "store '{}' is damaged: its content does not match the "
+                   "CRC-32 in its header", path);
+  return true;
+}
+
 void write_file(const std::string& path, const Pool& pool, const std::vector<RoundRecord>& rounds,
                 const std::map<std::string, StoredArray>& arrays,
                 const std::map<std::string, std::string>& meta) {
-  H5::H5File file(path, H5F_ACC_TRUNC);
+  H5::FileCreatPropList fcpl;
+  fcpl.setUserblock(kSealBytes);  // filled by seal() once HDF5 has closed the file
+  H5::H5File file(path, H5F_ACC_TRUNC, fcpl);
   write_attr(file, "alx_format", kFormat);
   write_attr_num<int32_t>(file, "alx_version", Store::kFormatVersion);
   write_attr_num<int64_t>(file, "checksum", pool_checksum(pool));
+  write_attr_num<int64_t>(file, "content_checksum", content_checksum(pool, rounds, arrays, meta));
   write_pool(file, pool);
   write_rounds(file, rounds);
   H5::Group ag = file.createGroup("/arrays");
@@ -224,6 +399,7 @@ void write_file(const std::string& path, const Pool& pool, const std::vector<Rou
   H5::Group mg = file.createGroup("/meta");
   for (const auto& [k, v] : meta) write_attr(mg, k, v);
   file.flush(H5F_SCOPE_GLOBAL);
+  file.close();  // throws if the last writes fail (the destructor would swallow it)
 }
 
 }  // namespace
@@ -301,10 +477,17 @@ Store Store::open(const std::string& path) {
           ? fmt::format("the previous state is in '{}.bak': copy it over '{}' to recover", path, path)
           : std::string("no backup exists; recreate the store from the labeling export");
   H5::Exception::dontPrint();
+  try {
+    check_seal(path);
+  } catch (const FormatError& e) {
+    ALX_THROW(IoError, "{}; {}", e.what(), recover);
+  }
   if (H5Fis_hdf5(path.c_str()) <= 0) {
     ALX_THROW(IoError, "store '{}' is not an HDF5 file (truncated or corrupt); {}", path, recover);
   }
   try {
+    // No dataset of a sound store holds more elements than the file has bytes.
+    const std::size_t max_count = static_cast<std::size_t>(fs::file_size(path));
     H5::H5File file(path, H5F_ACC_RDONLY);
     ALX_CHECK_FORMAT(file.attrExists("alx_format") && read_attr(file, "alx_format") == kFormat,
                      "'{}' is an HDF5 file but not an alx store", path);
@@ -315,9 +498,9 @@ Store Store::open(const std::string& path) {
 
     H5::Group schema = file.openGroup("/schema");
     H5::Group g = file.openGroup("/pool");
-    Pool pool(Schema(read_strings(schema, "classes")), read_strings(g, "ids"));
-    const auto labels = read_array<int32_t>(g, "labels");
-    const auto label_rounds = read_array<int32_t>(g, "label_rounds");
+    Pool pool(Schema(read_strings(schema, "classes", max_count)), read_strings(g, "ids", max_count));
+    const auto labels = read_array<int32_t>(g, "labels", max_count);
+    const auto label_rounds = read_array<int32_t>(g, "label_rounds", max_count);
     ALX_CHECK_FORMAT(labels.size() == static_cast<std::size_t>(pool.size()) &&
                          label_rounds.size() == labels.size(),
                      "store '{}': /pool/labels has {} entries for {} ids", path, labels.size(),
@@ -333,13 +516,13 @@ Store Store::open(const std::string& path) {
     for (auto& [round, il] : by_round) pool.add_labels(il.first, il.second, round);
 
     H5::Group og = g.openGroup("objects");
-    const auto item = read_array<int64_t>(og, "item");
-    const auto label = read_array<int32_t>(og, "label");
-    const auto box = read_array<float>(og, "box");
-    const auto score = read_array<float>(og, "score");
-    const auto polygon_counts = read_array<int32_t>(og, "polygon_counts");
-    const auto polygon_sizes = read_array<int32_t>(og, "polygon_sizes");
-    const auto points = read_array<float>(og, "points");
+    const auto item = read_array<int64_t>(og, "item", max_count);
+    const auto label = read_array<int32_t>(og, "label", max_count);
+    const auto box = read_array<float>(og, "box", max_count);
+    const auto score = read_array<float>(og, "score", max_count);
+    const auto polygon_counts = read_array<int32_t>(og, "polygon_counts", max_count);
+    const auto polygon_sizes = read_array<int32_t>(og, "polygon_sizes", max_count);
+    const auto points = read_array<float>(og, "points", max_count);
     ALX_CHECK_FORMAT(label.size() == item.size() && box.size() == 4 * item.size() &&
                          score.size() == item.size() && polygon_counts.size() == item.size(),
                      "store '{}': /pool/objects arrays disagree in length", path);
@@ -374,16 +557,16 @@ Store Store::open(const std::string& path) {
       rec.round = read_attr_num<int32_t>(r, "round");
       rec.model_version = read_attr(r, "model_version");
       rec.note = read_attr(r, "note");
-      rec.selected = read_array<int64_t>(r, "selected");
-      rec.selected_ids = read_strings(r, "selected_ids");
-      rec.scores = read_array<float>(r, "scores");
-      auto names = read_strings(r, "metric_names");
-      auto values = read_array<double>(r, "metric_values");
+      rec.selected = read_array<int64_t>(r, "selected", max_count);
+      rec.selected_ids = read_strings(r, "selected_ids", max_count);
+      rec.scores = read_array<float>(r, "scores", max_count);
+      auto names = read_strings(r, "metric_names", max_count);
+      auto values = read_array<double>(r, "metric_values", max_count);
       ALX_CHECK_FORMAT(names.size() == values.size(), "store '{}': round {} metrics are damaged",
                        path, rec.round);
       for (std::size_t i = 0; i < names.size(); ++i) rec.metrics[names[i]] = values[i];
-      names = read_strings(r, "stage_names");
-      values = read_array<double>(r, "stage_seconds");
+      names = read_strings(r, "stage_names", max_count);
+      values = read_array<double>(r, "stage_seconds", max_count);
       ALX_CHECK_FORMAT(names.size() == values.size(), "store '{}': round {} timings are damaged",
                        path, rec.round);
       for (std::size_t i = 0; i < names.size(); ++i) rec.seconds[names[i]] = values[i];
@@ -398,7 +581,7 @@ Store Store::open(const std::string& path) {
       H5::DataSet ds = ag.openDataSet(name);
       StoredArray a;
       for (auto d : dims_of(ds)) a.shape.push_back(static_cast<int64_t>(d));
-      a.data = read_array<float>(ag, name);
+      a.data = read_array<float>(ag, name, max_count);
       a.tag = read_attr(ds, "tag");
       s.arrays_[name] = std::move(a);
     }
@@ -408,11 +591,21 @@ Store Store::open(const std::string& path) {
       const std::string key = a.getName();
       s.meta_[key] = read_attr(mg, key);
     }
+    if (file.attrExists("content_checksum")) {
+      const auto stored = static_cast<uint32_t>(read_attr_num<int64_t>(file, "content_checksum"));
+      ALX_CHECK_FORMAT(stored == content_checksum(s.pool_, s.rounds_, s.arrays_, s.meta_),
+                       "store '{}': checksum mismatch in its objects, rounds, arrays or meta (the "
+                       "file was modified or damaged)",
+                       path);
+    }
   } catch (const H5::Exception& e) {
     ALX_THROW(IoError, "store '{}' is damaged or incomplete ({}: {}); {}", path, e.getFuncName(),
               e.getDetailMsg(), recover);
   } catch (const FormatError& e) {
-    ALX_THROW(IoError, "{}; {}", e.what(), recover);
+    const std::string what = e.what();
+    ALX_THROW(IoError, "{}{}; {}",
+              what.find(path) == std::string::npos ? fmt::format("store '{}': ", path) : "", what,
+              recover);
   } catch (const InvalidArgument& e) {
     ALX_THROW(IoError, "store '{}' holds an invalid pool ({}); {}", path, e.what(), recover);
   }
@@ -464,6 +657,7 @@ void Store::save() {
   H5::Exception::dontPrint();
   try {
     write_file(tmp, pool_, rounds_, arrays_, meta_);
+    seal(tmp);
   } catch (const H5::Exception& e) {
     std::error_code ec;
     fs::remove(tmp, ec);
@@ -471,6 +665,11 @@ void Store::save() {
               "could not write store '{}' ({}: {}; disk full or not writable?); the previous "
               "state in '{}' is intact",
               path_, e.getFuncName(), e.getDetailMsg(), path_);
+  } catch (const IoError& e) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    ALX_THROW(IoError, "could not write store '{}' ({}); the previous state in '{}' is intact",
+              path_, e.what(), path_);
   }
   fsync_path(tmp, false);
   std::error_code ec;

@@ -229,7 +229,11 @@ Dataset read_csv(const std::string& path, const CsvOptions& options) {
     }
     ds.pool.set_objects(index[image], std::move(out));
   }
-  ds.images = std::make_shared<FileImageSource>(root, std::move(ids), options.images);
+  try {
+    ds.images = std::make_shared<FileImageSource>(root, std::move(ids), options.images);
+  } catch (const InvalidArgument& e) {  // a path escaping the root: name the table too
+    ALX_THROW(InvalidArgument, "table '{}': {}", path, e.what());
+  }
   ds.source = path;
   return ds;
 }

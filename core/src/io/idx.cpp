@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 
 namespace alx::io {
 namespace {
@@ -110,7 +111,15 @@ Dataset load_idx_dataset(const std::string& images_path, const std::string& labe
   const int64_t n = images.shape[0];
   ALX_CHECK_FORMAT(labels.shape[0] == n, "'{}' holds {} images but '{}' holds {} labels",
                    images_path, n, labels_path, labels.shape[0]);
-  const int channels = images.shape.size() == 4 ? static_cast<int>(images.shape[3]) : 1;
+  const int64_t channels = images.shape.size() == 4 ? images.shape[3] : 1;
+  ALX_CHECK_FORMAT(channels == 1 || channels == 3,
+                   "IDX images '{}' have {} channels per pixel, expected 1 or 3", images_path,
+                   channels);
+  ALX_CHECK_FORMAT(images.shape[1] > 0 && images.shape[2] > 0 &&
+                       images.shape[1] <= std::numeric_limits<int>::max() &&
+                       images.shape[2] <= std::numeric_limits<int>::max(),
+                   "IDX images '{}' have an unusable image size {}x{}", images_path,
+                   images.shape[2], images.shape[1]);
 
   std::vector<std::string> ids(static_cast<std::size_t>(n));
   for (int64_t i = 0; i < n; ++i) ids[static_cast<std::size_t>(i)] = fmt::format("{}/{}", id_prefix, i);
@@ -127,7 +136,7 @@ Dataset load_idx_dataset(const std::string& images_path, const std::string& labe
   }
   ds.pool.add_labels(idx, lab, 0);
   ds.images = std::make_shared<MemoryImageSource>(images.data, n, static_cast<int>(images.shape[1]),
-                                                  static_cast<int>(images.shape[2]), channels);
+                                                  static_cast<int>(images.shape[2]), static_cast<int>(channels));
   ds.source = images_path;
   return ds;
 }

@@ -1,7 +1,10 @@
 // alx/core/store.h — one HDF5 file per project: the pool state and every round.
 //
 // Layout (format "alx-store", version 1; see docs in README.md "The store"):
-//   /                 attrs: alx_format="alx-store", alx_version=1, checksum (CRC-32 of the pool)
+//   (user block)      the first 512 bytes: "alx-store sealed 1", size and CRC-32 of the rest,
+//                     checked before HDF5 reads anything (stores without it still open)
+//   /                 attrs: alx_format="alx-store", alx_version=1, checksum (CRC-32 of the pool),
+//                     content_checksum (CRC-32 of objects, rounds, arrays, meta; when present)
 //   /schema/classes   string [C]
 //   /pool/ids         string [N]
 //   /pool/labels      int32 [N]   (-1 = unlabeled)

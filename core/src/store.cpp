@@ -300,7 +300,6 @@ void write_rounds(H5::H5File& file, const std::vector<RoundRecord>& rounds) {
   }
 }
 
-
 // ---- the seal: a CRC-32 of the whole HDF5 part in the file's user block ----------------------
 //
 // HDF5 checks little of what it reads, and a damaged byte in a heap or B-tree can make it read
@@ -341,7 +340,8 @@ void seal(const std::string& path) {
     throw;
   }
   header.resize(kSealBytes, '\0');
-  const bool ok = ::pwrite(fd, header.data(), header.size(), 0) == static_cast<ssize_t>(header.size());
+  const bool ok =
+      ::pwrite(fd, header.data(), header.size(), 0) == static_cast<ssize_t>(header.size());
   const int err = errno;
   ::close(fd);
   ALX_CHECK_IO(ok, "cannot seal '{}': {}", path, std::strerror(err));
@@ -364,16 +364,19 @@ bool check_seal(const std::string& path) {
   const std::size_t magic_len = std::strlen(kSealMagic);
   unsigned long long size = 0;
   unsigned crc = 0;
-  ALX_CHECK_FORMAT(got == static_cast<ssize_t>(kSealBytes) &&
-                       header.compare(0, magic_len, kSealMagic) == 0 &&
-                       std::sscanf(header.c_str() + magic_len, "size %llu\ncrc32 %8x\n", &size,
-                                   &crc) == 2,
-                   "store '{}' is not an alx store, or its header is damaged", path);
+  ALX_CHECK_FORMAT(
+      got == static_cast<ssize_t>(kSealBytes) && header.compare(0, magic_len, kSealMagic) == 0 &&
+          std::sscanf(header.c_str() + magic_len, "size %llu\ncrc32 %8x\n", &size, &crc) == 2,
+      "store '{}' is not an alx store, or its header is damaged", path);
   const auto [actual_crc, actual_size] = file_crc(fd, kSealBytes);
-  ALX_CHECK_FORMAT(actual_size == size, "store '{}' is truncated or extended: {} bytes after its "
-                   "header, the seal says {}", path, actual_size, size);
-  ALX_CHECK_FORMAT(actual_crc == crc, "store '{}' is damaged: its content does not match the "
-                   "CRC-32 in its header", path);
+  ALX_CHECK_FORMAT(actual_size == size,
+                   "store '{}' is truncated or extended: {} bytes after its "
+                   "header, the seal says {}",
+                   path, actual_size, size);
+  ALX_CHECK_FORMAT(actual_crc == crc,
+                   "store '{}' is damaged: its content does not match the "
+                   "CRC-32 in its header",
+                   path);
   return true;
 }
 
@@ -498,7 +501,8 @@ Store Store::open(const std::string& path) {
 
     H5::Group schema = file.openGroup("/schema");
     H5::Group g = file.openGroup("/pool");
-    Pool pool(Schema(read_strings(schema, "classes", max_count)), read_strings(g, "ids", max_count));
+    Pool pool(Schema(read_strings(schema, "classes", max_count)),
+              read_strings(g, "ids", max_count));
     const auto labels = read_array<int32_t>(g, "labels", max_count);
     const auto label_rounds = read_array<int32_t>(g, "label_rounds", max_count);
     ALX_CHECK_FORMAT(labels.size() == static_cast<std::size_t>(pool.size()) &&

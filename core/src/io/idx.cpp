@@ -136,7 +136,8 @@ Dataset load_idx_dataset(const std::string& images_path, const std::string& labe
   }
   ds.pool.add_labels(idx, lab, 0);
   ds.images = std::make_shared<MemoryImageSource>(images.data, n, static_cast<int>(images.shape[1]),
-                                                  static_cast<int>(images.shape[2]), static_cast<int>(channels));
+                                                  static_cast<int>(images.shape[2]),
+                                                  static_cast<int>(channels));
   ds.source = images_path;
   return ds;
 }

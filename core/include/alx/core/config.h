@@ -133,7 +133,9 @@ class Reader {
     for (const auto& kv : node_) {
       if (!kv.first.IsScalar())  // e.g. "{[a]: 1}": as<std::string>() would throw YAML's own error
         throw ConfigError(fmt::format("{}: a key must be a name, got a {}", ctx_.where(kv.first),
-                                      kv.first.IsSequence() ? "list" : kv.first.IsMap() ? "mapping" : "null"));
+                                      kv.first.IsSequence() ? "list"
+                                      : kv.first.IsMap()    ? "mapping"
+                                                            : "null"));
       const std::string key = kv.first.Scalar();
       if (known_.count(key)) continue;
       std::string valid;

@@ -2,7 +2,7 @@
 // k-center, per pool size N, on 1 and 2 c10d ranks (Gloo over loopback).
 //
 //   build/benchmarks/bench_scale                       # N = 100k, 1M, 4M
-//   build/benchmarks/bench_scale --n 100000,1000000 --k 10 --kcenter-max-d512 1000000
+//   build/benchmarks/bench_scale --n 100000,1000000 --k 10 --kcenter-max-d512 1000000 --tasks score,kcenter
 //
 // Each (task, N, ranks) runs in fresh processes so that the peak RSS (getrusage of the
 // children) belongs to that task alone. Probabilities [N, T, C] are generated chunk by
@@ -52,15 +52,17 @@ at::Tensor probs_rows(int64_t b, int64_t e) {
   return parts.size() == 1 ? parts[0] : at::cat(parts);
 }
 
+/// Rows [b, e) of synthetic embeddings [N, d], filled in place block by block (a
+/// concatenation would hold the shard twice).
 at::Tensor embedding_rows(int64_t b, int64_t e, int64_t d) {
-  std::vector<at::Tensor> parts;
+  at::Tensor out = at::empty({e - b, d}, at::kFloat);
   for (int64_t j = b / kBlock; j * kBlock < e; ++j) {
     auto gen = at::make_generator<at::CPUGeneratorImpl>(5000 + j);
-    at::Tensor x = at::randn({kBlock, d}, gen);
-    const int64_t lo = std::max(b, j * kBlock) - j * kBlock, hi = std::min(e, (j + 1) * kBlock) - j * kBlock;
-    parts.push_back(x.slice(0, lo, hi));
+    const at::Tensor x = at::randn({kBlock, d}, gen);
+    const int64_t lo = std::max(b, j * kBlock), hi = std::min(e, (j + 1) * kBlock);
+    out.slice(0, lo - b, hi - b).copy_(x.slice(0, lo - j * kBlock, hi - j * kBlock));
   }
-  return parts.size() == 1 ? parts[0] : at::cat(parts);
+  return out;
 }
 
 uint64_t digest(const std::vector<int64_t>& v) {
@@ -184,6 +186,8 @@ int main(int argc, char** argv) {
     return worker(argv[2], std::stoll(argv[3]), std::stoll(argv[4]));
   std::vector<int64_t> ns{100000, 1000000, 4000000};
   int64_t k = 100, kcenter_k = 10, max512 = 1000000, max_inmem = 1000000;
+  std::string only;  // --tasks score,inmemory,kcenter: a subset
+
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--n") ns = parse_list(argv[i + 1]);
@@ -191,6 +195,7 @@ int main(int argc, char** argv) {
     else if (a == "--kcenter-k") kcenter_k = std::stoll(argv[i + 1]);
     else if (a == "--kcenter-max-d512") max512 = std::stoll(argv[i + 1]);
     else if (a == "--inmemory-max") max_inmem = std::stoll(argv[i + 1]);
+    else if (a == "--tasks") only = argv[i + 1];
   }
   std::printf("bench_scale: T=%lld C=%lld, top-k k=%lld (+ stochastic k=%lld), k-center k=%lld; one LibTorch "
               "thread per rank; %ld cores\n",
@@ -205,6 +210,7 @@ int main(int argc, char** argv) {
     for (const auto& [task, kk] : tasks)
       for (int ranks : {1, 2}) {
         if (task == "inmemory" && ranks == 2) continue;
+        if (!only.empty() && only.find(task.substr(0, 5)) == std::string::npos) continue;
         const Run r = measure(argv[0], task, n, kk, ranks);
         std::printf("%-22s %9lld %5d %9.2f %9.3f %10.0f %12.0f %s\n",
                     (task == "score" ? "score+topk+stochastic" : task).c_str(), static_cast<long long>(n), ranks,

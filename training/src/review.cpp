@@ -8,6 +8,7 @@
 #include <alx/training/loop.h>
 #include <alx/training/review.h>
 
+#include <opencv2/imgproc.hpp>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -260,6 +261,26 @@ std::vector<int64_t> duplicates_to_skip(const Pool& pool, const std::vector<samp
   return skip;
 }
 
+torch::Tensor thumbnails(const ImageSource& images, const std::vector<int64_t>& indices, int side) {
+  ALX_CHECK(side > 0, "thumbnail side must be positive, got {}", side);
+  torch::Tensor out = torch::empty({static_cast<int64_t>(indices.size()), int64_t{side} * side}, torch::kFloat);
+  float* dst = out.data_ptr<float>();
+  at::parallel_for(0, static_cast<int64_t>(indices.size()), 256, [&](int64_t b, int64_t e) {
+    for (int64_t k = b; k < e; ++k) {
+      cv::Mat m = images.load(indices[static_cast<std::size_t>(k)]), g, t, f;
+      ALX_CHECK_IO(!m.empty(), "cannot read image {}", images.describe(indices[static_cast<std::size_t>(k)]));
+      if (m.channels() == 3) cv::cvtColor(m, g, cv::COLOR_BGR2GRAY);
+      else if (m.channels() == 4) cv::cvtColor(m, g, cv::COLOR_BGRA2GRAY);
+      else g = m;
+      cv::resize(g, t, cv::Size(side, side), 0, 0, cv::INTER_AREA);
+      t.convertTo(f, CV_32F);
+      for (int r = 0; r < side; ++r)
+        std::copy(f.ptr<float>(r), f.ptr<float>(r) + side, dst + k * side * side + r * side);
+    }
+  });
+  return out;
+}
+
 void write_duplicates_csv(const std::string& path, const Pool& pool, const std::vector<sampling::DuplicatePair>& pairs) {
   auto out = open_csv(path);
   out << "a_id,b_id,a_index,b_index,cosine,a_label,b_label\n";
@@ -382,7 +403,28 @@ ReviewResult run_review(const ReviewInputs& in, const ReviewOptions& o, const st
   const torch::Tensor emb = predictor.embeddings(*cf.model, in.images, scope).to(torch::kCPU, torch::kFloat);
   r.seconds["embed"] = seconds_since(t);
   t = Clock::now();
-  for (auto p : sampling::near_duplicates(emb, o.duplicates())) {
+  // The features duplicates are compared on, centered by the scope's means (also for the test split).
+  const std::string feat = o.duplicate_features();
+  ALX_CHECK(feat == "both" || feat == "embeddings" || feat == "thumbnails",
+            "review duplicate_features must be both, embeddings or thumbnails, got '{}'", feat);
+  const bool center = o.duplicates().center();
+  const torch::Tensor emb_mean = center ? emb.mean(0, true) : torch::zeros({1, emb.size(1)});
+  torch::Tensor thumb_mean;
+  auto features = [&](const torch::Tensor& e, const ImageSource& imgs, const std::vector<int64_t>& idx) {
+    auto unit = [](const torch::Tensor& x) { return x / x.norm(2, 1, true).clamp_min(1e-12); };
+    std::vector<torch::Tensor> parts;
+    if (feat != "thumbnails") parts.push_back(unit(e - emb_mean));
+    if (feat != "embeddings") {
+      const torch::Tensor th = thumbnails(imgs, idx);
+      if (!thumb_mean.defined()) thumb_mean = center ? th.mean(0, true) : torch::zeros({1, th.size(1)});
+      parts.push_back(unit(th - thumb_mean));
+    }
+    return (torch::cat(parts, 1) / std::sqrt(static_cast<double>(parts.size()))).contiguous();
+  };
+  sampling::DuplicateOptions dopts = o.duplicates();
+  dopts.center(false);  // centered above
+  const torch::Tensor feats = features(emb, *in.images, scope);
+  for (auto p : sampling::near_duplicates(feats, dopts)) {
     p.a = scope[static_cast<std::size_t>(p.a)], p.b = scope[static_cast<std::size_t>(p.b)];
     r.duplicates.push_back(p);
   }
@@ -396,8 +438,9 @@ ReviewResult run_review(const ReviewInputs& in, const ReviewOptions& o, const st
     std::vector<int64_t> rows;
     if (o.duplicate_scope() == "all") rows = r.labeled;
     else rows.resize(r.labeled.size()), std::iota(rows.begin(), rows.end(), 0);
-    const torch::Tensor lab_emb = emb.index_select(0, index_tensor(rows));
-    for (auto p : sampling::cross_duplicates(lab_emb, test_emb, o.duplicates())) {
+    const torch::Tensor lab_feats = feats.index_select(0, index_tensor(rows));
+    const torch::Tensor test_feats = features(test_emb, *in.test_images, in.test_indices);
+    for (auto p : sampling::cross_duplicates(lab_feats, test_feats, dopts)) {
       p.a = r.labeled[static_cast<std::size_t>(p.a)];
       r.leaks.push_back(p);
     }

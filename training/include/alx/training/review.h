@@ -122,6 +122,8 @@ io::NextBatch review_batch(const Pool& pool, const std::vector<Suspect>& suspect
 /// one kept (see sampling::duplicate_skip_mask), ascending. Remove these from the
 /// candidates of a round (or AND sampling::duplicate_skip_mask into SamplerInput::candidates).
 std::vector<int64_t> duplicates_to_skip(const Pool& pool, const std::vector<sampling::DuplicatePair>& pairs);
+/// [M, side²] gray thumbnails (INTER_AREA resize, values 0..255) of `indices`.
+torch::Tensor thumbnails(const ImageSource& images, const std::vector<int64_t>& indices, int side = 16);
 /// a_id,b_id,a_index,b_index,cosine,a_label,b_label
 void write_duplicates_csv(const std::string& path, const Pool& pool, const std::vector<sampling::DuplicatePair>& pairs);
 
@@ -144,6 +146,11 @@ struct ReviewOptions {
   ALX_ARG(sampling::DuplicateOptions, duplicates);
   /// "all" (labeled and unlabeled items) or "labeled".
   ALX_ARG(std::string, duplicate_scope) = "all";
+  /// What duplicates are compared on: "both" (mean of the cosines of the centered model
+  /// embedding and of a centered 16×16 gray thumbnail), "embeddings" or "thumbnails".
+  /// A classifier's penultimate layer is built to ignore within-class differences, so on
+  /// its own it calls many distinct items of a class duplicates; the thumbnail restores them.
+  ALX_ARG(std::string, duplicate_features) = "both";
   ALX_ARG(bool, pca) = true;
   ALX_ARG(bool, tsne) = true;
   ALX_ARG(sampling::TsneOptions, tsne_options);
@@ -160,6 +167,7 @@ struct ReviewOptions {
     v("review_batch", review_batch_, "items sent back for re-checking", Range::at_least(0));
     v("duplicates", duplicates_, "near-duplicate search");
     v("duplicate_scope", duplicate_scope_, "all or labeled");
+    v("duplicate_features", duplicate_features_, "both, embeddings or thumbnails");
     v("pca", pca_, "draw the PCA map");
     v("tsne", tsne_, "draw the t-SNE map");
     v("tsne_options", tsne_options_, "t-SNE settings");

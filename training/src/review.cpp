@@ -319,7 +319,7 @@ void plot_embedding_map(const std::string& png_path, const std::string& title, c
     chart.group.push_back(pool.label(i));
     chart.mark.push_back(fl.count(i) ? 1 : nb.count(i) ? 2 : 0);
   }
-  chart.mark_names = {"", "suspected mislabel", "next batch"};
+  chart.mark_names = {"", "flagged", "next batch"};  // the legend column is narrow
   plot::save(chart, png_path);
 }
 

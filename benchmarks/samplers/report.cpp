@@ -297,7 +297,12 @@ void write_curves_png(const Plan& plan, const std::vector<ArmSummary>& summary, 
   const auto& c = plan.run;
   const std::string setting = fmt::format("{}, {}, {} per round", c.data().dataset(), c.model().name(), c.loop().batch_size());
   plot::LineChart chart;
-  chart.title = fmt::format("{}: {} - mean and std over {} seeds", plan.name, setting, plan.seeds.size());
+  int seeds = 0;  // seeds behind the curves so far (fewer than planned while a benchmark runs)
+  for (const auto& s : summary)
+    for (int n : s.n) seeds = std::max(seeds, n);
+  chart.title = seeds < static_cast<int>(plan.seeds.size())
+                    ? fmt::format("{}: {} - mean and std over {} of {} seeds", plan.name, setting, seeds, plan.seeds.size())
+                    : fmt::format("{}: {} - mean and std over {} seeds", plan.name, setting, seeds);
   chart.xlabel = "labeled images";
   chart.ylabel = "test accuracy";
   chart.width = 1200;

@@ -18,6 +18,8 @@
 #pragma once
 
 #include <limits>
+#include <type_traits>
+#include <utility>
 
 /// Declares a field `name_` with a getter `name()` and a chained setter `name(value)`.
 #define ALX_ARG(T, name)                                      \

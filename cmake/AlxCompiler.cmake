@@ -25,5 +25,12 @@ function(alx_use_torch_pch target)
   if(NOT TARGET alx_torch_pch)
     message(FATAL_ERROR "alx_torch_pch is not defined yet")
   endif()
+  # GCC rejects a PCH built with -fPIC in a -fPIE compile: executables compile their
+  # objects with -fPIC as the PCH was (they still link as PIE, Debian's default).
+  get_target_property(type ${target} TYPE)
+  if(type STREQUAL "EXECUTABLE")
+    set_target_properties(${target} PROPERTIES POSITION_INDEPENDENT_CODE OFF)
+    target_compile_options(${target} PRIVATE -fPIC)
+  endif()
   target_precompile_headers(${target} REUSE_FROM alx_torch_pch)
 endfunction()

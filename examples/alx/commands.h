@@ -35,9 +35,23 @@ struct StatusArgs {
   std::string store;
 };
 
+struct ReviewArgs {
+  std::string store;
+  std::string out;
+  std::string images;                 ///< image root of a store made by `alx round` ("" = re-load simulation data)
+  int folds = 5;                      ///< cross-fitting folds
+  int epochs = 0;                     ///< epochs per fold (0 = the store's config)
+  int threads = -1;                   ///< LibTorch threads (-1 = keep)
+  double threshold = 0.99;            ///< cosine similarity of near-duplicates
+  double min_share = 0.0;             ///< imbalance warning under this share (0 = half an even share)
+  long long map_unlabeled = 5000;     ///< unlabeled items drawn into the maps at most
+  bool no_tsne = false;
+};
+
 int simulate(const SimulateArgs& args);
 int round(const RoundArgs& args);
 int status(const StatusArgs& args);
+int review(const ReviewArgs& args);
 
 // ---- report helpers (report.cpp) ----
 

@@ -55,6 +55,20 @@ int main(int argc, char** argv) {
   auto* t = app.add_subcommand("status", "Pool size, labels per class, rounds and last metrics of a store");
   t->add_option("--store", st.store, "the store file")->required()->check(CLI::ExistingFile);
 
+  alx::cli::ReviewArgs rv;
+  auto* v = app.add_subcommand("review", "Label review: label statistics, suspected mislabels (cross-fitted), "
+                                         "near-duplicates, test leaks and embedding maps");
+  v->add_option("--store", rv.store, "the store file")->required()->check(CLI::ExistingFile);
+  v->add_option("--out", rv.out, "output folder")->required();
+  v->add_option("--images", rv.images, "folder the item ids are relative to (stores made by `alx round`)");
+  v->add_option("--folds", rv.folds, "cross-fitting folds")->check(CLI::Range(2, 50));
+  v->add_option("--epochs", rv.epochs, "epochs per fold (default: the store's config)")->check(CLI::PositiveNumber);
+  v->add_option("--threads", rv.threads, "LibTorch threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  v->add_option("--threshold", rv.threshold, "cosine similarity of near-duplicates")->check(CLI::Range(0.0, 1.0));
+  v->add_option("--min-share", rv.min_share, "warn about classes under this share of the labels");
+  v->add_option("--map-unlabeled", rv.map_unlabeled, "unlabeled items drawn into the maps at most");
+  v->add_flag("--no-tsne", rv.no_tsne, "skip the t-SNE map");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -64,6 +78,7 @@ int main(int argc, char** argv) {
     if (*s) return alx::cli::simulate(sim);
     if (*r) return alx::cli::round(rnd);
     if (*t) return alx::cli::status(st);
+    if (*v) return alx::cli::review(rv);
   } catch (const std::invalid_argument& e) {
     std::fprintf(stderr, "alx: error: %s\n", e.what());
     return 2;

@@ -1,4 +1,5 @@
 #include <alx/core/store.h>
+#include <alx/training/review.h>
 
 #include <fmt/format.h>
 
@@ -13,12 +14,8 @@ int status(const StatusArgs& args) {
   fmt::print("pool:     {} items, {} labeled, {} unlabeled\n", pool.size(), pool.num_labeled(),
              pool.num_unlabeled());
   fmt::print("rounds:   {}\n", store.rounds().size());
-  const auto counts = pool.counts_per_class();
-  fmt::print("labeled per class:\n");
-  for (int c = 0; c < pool.schema().size(); ++c) {
-    const double share = pool.num_labeled() ? 100.0 * counts[static_cast<std::size_t>(c)] / pool.num_labeled() : 0.0;
-    fmt::print("  {:<20} {:>7} {:>6.1f}%\n", pool.schema().name(c), counts[static_cast<std::size_t>(c)], share);
-  }
+  fmt::print("{}", training::format_label_stats(training::label_stats(pool)));
+  if (auto summary = store.meta("review_summary")) fmt::print("last review:\n{}\n", *summary);
   if (!store.rounds().empty()) {
     const auto& last = store.rounds().back();
     fmt::print("last round {} (model {}): {} selected\n", last.round, last.model_version, last.selected.size());

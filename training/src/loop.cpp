@@ -154,6 +154,15 @@ RoundResult ActiveLoop::step() {
                                         {"<loop>", "loop.sampler_params"});
   const sampling::Needs needs = sampler->needs();
   std::vector<int64_t> candidates = pool.unlabeled();
+  // Near-duplicates found by `alx review` are not worth a second label: skip them.
+  if (const StoredArray* skip = store.array("review_duplicate_skip"); skip && !skip->data.empty()) {
+    std::vector<char> drop(static_cast<std::size_t>(pool.size()), 0);
+    for (float f : skip->data)
+      if (f >= 0 && f < static_cast<float>(pool.size())) drop[static_cast<std::size_t>(f)] = 1;
+    candidates.erase(std::remove_if(candidates.begin(), candidates.end(),
+                                    [&](int64_t i) { return drop[static_cast<std::size_t>(i)] != 0; }),
+                     candidates.end());
+  }
   if (options_.pool_subsample() > 0 && static_cast<int64_t>(candidates.size()) > options_.pool_subsample()) {
     std::mt19937_64 rng(round_seed(options_.seed(), round, "subsample"));
     const auto m = static_cast<std::size_t>(options_.pool_subsample());

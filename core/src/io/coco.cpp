@@ -384,21 +384,9 @@ CocoExport read_coco(const std::string& path, const CocoOptions& options) {
     item_objects[i].push_back(std::move(obj));
   }
 
-  Pool pool(labels.schema(), ids);
-  std::vector<int64_t> idx;
-  std::vector<int> lab;
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (item_labels[i] >= 0) {
-      idx.push_back(static_cast<int64_t>(i));
-      lab.push_back(item_labels[i]);
-    }
-    if (!item_objects[i].empty())
-      pool.set_objects(static_cast<int64_t>(i), std::move(item_objects[i]));
-  }
-  pool.add_labels(idx, lab, 0);
-  out.dataset.pool = std::move(pool);
-  out.dataset.images = std::make_shared<FileImageSource>(root, ids);
-  out.dataset.source = path;
+  auto notes = std::move(out.dataset.notes);
+  out.dataset = detail::make_dataset(labels.schema(), ids, item_labels, std::move(item_objects), root, path);
+  out.dataset.notes = std::move(notes);
   return out;
 }
 

@@ -138,4 +138,26 @@ float checked_coordinate(double value, const std::string& file, const std::strin
   return static_cast<float>(value);
 }
 
+Dataset make_dataset(const Schema& schema, std::vector<std::string> ids, const std::vector<int>& labels,
+                     std::vector<std::vector<Object>> objects, const std::filesystem::path& root,
+                     const std::string& source) {
+  Pool pool(schema, ids);
+  std::vector<int64_t> idx;
+  std::vector<int> lab;
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] >= 0) {
+      idx.push_back(static_cast<int64_t>(i));
+      lab.push_back(labels[i]);
+    }
+    if (i < objects.size() && !objects[i].empty())
+      pool.set_objects(static_cast<int64_t>(i), std::move(objects[i]));
+  }
+  pool.add_labels(idx, lab, 0);
+  Dataset ds;
+  ds.pool = std::move(pool);
+  ds.images = std::make_shared<FileImageSource>(root, std::move(ids));
+  ds.source = source;
+  return ds;
+}
+
 }  // namespace alx::io::detail

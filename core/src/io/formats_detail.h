@@ -1,6 +1,7 @@
 // Helpers shared by the Label Studio, CVAT and COCO readers and writers (private).
 #pragma once
 
+#include <alx/core/dataset.h>
 #include <alx/core/error.h>
 #include <alx/core/progress.h>
 #include <alx/core/schema.h>
@@ -67,5 +68,11 @@ void write_atomic(const std::string& path, const std::string& content);
 /// A finite float from a double, or FormatError naming what it is.
 float checked_coordinate(double value, const std::string& file, const std::string& item,
                          const char* what);
+
+/// The Dataset a reader returns: item i has id ids[i], the class labels[i] (-1: none;
+/// labels arrive in round 0) and the objects objects[i]; images are files under `root`.
+Dataset make_dataset(const Schema& schema, std::vector<std::string> ids, const std::vector<int>& labels,
+                     std::vector<std::vector<Object>> objects, const std::filesystem::path& root,
+                     const std::string& source);
 
 }  // namespace alx::io::detail

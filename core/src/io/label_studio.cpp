@@ -535,21 +535,10 @@ struct Reader {
 
   LabelStudioExport finish() {
     ALX_CHECK_FORMAT(!relative_paths.empty(), "{}: the export holds no tasks", file);
-    Pool pool(labels.schema(), relative_paths);
-    std::vector<int64_t> idx;
-    std::vector<int> lab;
-    for (std::size_t i = 0; i < item_labels.size(); ++i) {
-      if (item_labels[i] >= 0) {
-        idx.push_back(static_cast<int64_t>(i));
-        lab.push_back(item_labels[i]);
-      }
-      if (!item_objects[i].empty())
-        pool.set_objects(static_cast<int64_t>(i), std::move(item_objects[i]));
-    }
-    pool.add_labels(idx, lab, 0);
-    out.dataset.pool = std::move(pool);
-    out.dataset.images = std::make_shared<FileImageSource>(root, relative_paths);
-    out.dataset.source = file;
+    auto notes = std::move(out.dataset.notes);
+    out.dataset = detail::make_dataset(labels.schema(), relative_paths, item_labels, std::move(item_objects),
+                                       root, file);
+    out.dataset.notes = std::move(notes);
     return std::move(out);
   }
 };

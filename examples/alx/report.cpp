@@ -51,7 +51,10 @@ void write_curve_csv(const Store& store, const std::string& path) {
 }
 
 void write_curve_png(const Store& store, const std::string& title, const std::string& path) {
-  plot::LineChart chart{title, "labeled images", "held-out score"};
+  plot::LineChart chart;
+  chart.title = title;
+  chart.xlabel = "labeled images";
+  chart.ylabel = "held-out score";
   plot::Series acc{"accuracy", {}, {}, {}, {}}, f1{"macro-F1", {}, {}, {}, {}};
   for (const auto& r : store.rounds()) {
     if (metric(r, "accuracy") < 0) continue;

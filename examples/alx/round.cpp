@@ -110,28 +110,27 @@ Pool merge_with_store(const Pool& fresh, const Store& store, const std::string& 
             export_file, lost.size(), lost.empty() ? "" : lost.front());
   const int new_round = store.last_round();  // labels answering the last emitted batch
   std::map<int, std::pair<std::vector<int64_t>, std::vector<int>>> by_round;
+  const auto keep = [&](int round, int64_t item, int label) {
+    by_round[round].first.push_back(item);
+    by_round[round].second.push_back(label);
+  };
   for (int64_t i = 0; i < fresh.size(); ++i) {
     const auto in_old = old.find(fresh.id(i));
     const int old_label = in_old && old.is_labeled(*in_old) ? schema.index(old.schema().name(old.label(*in_old))) : -1;
     const int new_label = fresh.is_labeled(i) ? schema.index(fresh.schema().name(fresh.label(i))) : -1;
-    if (new_label < 0 && old_label < 0) continue;
-    if (new_label < 0) {
+    if (new_label < 0 && old_label >= 0)
       log::warn("'{}' is labeled in the store but not in the export: keeping the stored label", fresh.id(i));
-      by_round[old.label_round(*in_old)].first.push_back(i), by_round[old.label_round(*in_old)].second.push_back(old_label);
-    } else if (new_label == old_label) {
-      by_round[old.label_round(*in_old)].first.push_back(i), by_round[old.label_round(*in_old)].second.push_back(old_label);
-    } else {
-      by_round[new_round].first.push_back(i), by_round[new_round].second.push_back(new_label);
-    }
-    if (!fresh.objects(i).empty()) merged.set_objects(i, fresh.objects(i));
-  }
-  for (auto& [r, il] : by_round) merged.add_labels(il.first, il.second, r);
-  for (int64_t i = 0; i < fresh.size(); ++i)
-    if (!fresh.objects(i).empty() && merged.objects(i).empty()) {
+    if (old_label >= 0 && (new_label < 0 || new_label == old_label))
+      keep(old.label_round(*in_old), i, old_label);  // unchanged: it keeps the round it arrived in
+    else if (new_label >= 0)
+      keep(new_round, i, new_label);  // new or corrected
+    if (!fresh.objects(i).empty()) {  // objects carry class indices of the export's schema
       std::vector<Object> objs = fresh.objects(i);
       for (auto& o : objs) o.label = schema.index(fresh.schema().name(o.label));
       merged.set_objects(i, std::move(objs));
     }
+  }
+  for (auto& [r, il] : by_round) merged.add_labels(il.first, il.second, r);
   return merged;
 }
 

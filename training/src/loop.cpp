@@ -77,8 +77,8 @@ ActiveLoop::ActiveLoop(LoopOptions options, LoopParts parts)
             "ActiveLoop: held-out items given without their images");
   ALX_CHECK(options_.plateau_metric() == "accuracy" || options_.plateau_metric() == "macro_f1",
             "plateau_metric must be accuracy or macro_f1, got '{}'", options_.plateau_metric());
-  // Build the sampler once now so that a bad name or parameter fails before any work.
-  sampling::make_sampler(options_.sampler(), options_.sampler_params(), {"<loop>", "loop.sampler_params"});
+  // Built now, so that a bad name or parameter fails before any work.
+  sampler_ = sampling::make_sampler(options_.sampler(), options_.sampler_params(), {"<loop>", "loop.sampler_params"});
   if (!options_.checkpoint_dir().empty()) std::filesystem::create_directories(options_.checkpoint_dir());
 }
 
@@ -150,8 +150,7 @@ RoundResult ActiveLoop::step() {
 
   // 3. Predict what the sampler needs over the candidates.
   t = Clock::now();
-  auto sampler = sampling::make_sampler(options_.sampler(), options_.sampler_params(),
-                                        {"<loop>", "loop.sampler_params"});
+  const sampling::Sampler* sampler = sampler_.get();
   const sampling::Needs needs = sampler->needs();
   std::vector<int64_t> candidates = pool.unlabeled();
   // Near-duplicates found by `alx review` are not worth a second label: skip them.

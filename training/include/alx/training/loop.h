@@ -36,6 +36,9 @@
 namespace alx::augment {
 class Pipeline;
 }
+namespace alx::sampling {
+class Sampler;
+}
 
 namespace alx::training {
 
@@ -158,6 +161,7 @@ class ActiveLoop {
  private:
   LoopOptions options_;
   LoopParts parts_;
+  std::unique_ptr<sampling::Sampler> sampler_;  ///< built from options_ once
 };
 
 }  // namespace alx::training

@@ -20,6 +20,23 @@ find_dependency(pugixml)
 find_dependency(Eigen3)
 find_dependency(Torch)
 
+# at::parallel_for is a header template. With LibTorch's OpenMP backend (Debian's) it runs in
+# parallel only where the calling code is compiled with -fopenmp; without it every alx loop
+# written with at::parallel_for silently runs on one thread. So whoever uses torch gets OpenMP.
+foreach(_alx_dir IN LISTS TORCH_INCLUDE_DIRS)
+  if(EXISTS "${_alx_dir}/ATen/Config.h")
+    file(STRINGS "${_alx_dir}/ATen/Config.h" _alx_aten_openmp REGEX "^#define AT_PARALLEL_OPENMP 1")
+    break()
+  endif()
+endforeach()
+if(_alx_aten_openmp AND TARGET torch)
+  find_dependency(OpenMP COMPONENTS CXX)
+  get_target_property(_alx_torch_links torch INTERFACE_LINK_LIBRARIES)
+  if(NOT "OpenMP::OpenMP_CXX" IN_LIST _alx_torch_links)
+    set_property(TARGET torch APPEND PROPERTY INTERFACE_LINK_LIBRARIES OpenMP::OpenMP_CXX)
+  endif()
+endif()
+
 # Debian's yaml-cpp 0.7 exports the plain target name `yaml-cpp`.
 if(TARGET yaml-cpp AND NOT TARGET yaml-cpp::yaml-cpp)
   add_library(yaml-cpp::yaml-cpp INTERFACE IMPORTED)

@@ -3,6 +3,7 @@
 #include <alx/augment/tensor.h>
 #include <alx/core/error.h>
 
+#include <algorithm>
 #include <array>
 #include <condition_variable>
 #include <exception>
@@ -58,6 +59,7 @@ struct BatchLoader::Job {
   int64_t epoch;
   int64_t j;  // position in indices_
   uint32_t occurrence;
+  int64_t b, k;  // batch and row within this loader's part of it
 };
 
 struct BatchLoader::State {
@@ -69,14 +71,20 @@ struct BatchLoader::State {
   bool started = false;
   uint64_t generation = 0;  // bumped by start_epoch: results of older epochs are dropped
   int64_t epoch = 0;
-  std::vector<int64_t> order;  // epoch position → position in indices_
-  int64_t total = 0;           // items served this epoch
+  std::vector<int64_t> order;  // epoch position (of this shard) → position in indices_
+  std::vector<int64_t> begin;  // batch b holds the epoch positions [begin[b], begin[b + 1])
+  int64_t total = 0;           // items served this epoch (by this shard)
   int64_t next_pos = 0;        // next epoch position handed to a worker
   int64_t returned = 0;        // batches handed out by next()
   std::map<int64_t, Slot> slots;
   Job take(int64_t pos) const {
     const int64_t j = order[static_cast<std::size_t>(pos)];
-    return {pos, generation, epoch, j, occurrence[static_cast<std::size_t>(j)]};
+    const int64_t b = std::upper_bound(begin.begin(), begin.end(), pos) - begin.begin() - 1;
+    const int64_t k = pos - begin[static_cast<std::size_t>(b)];
+    return {pos, generation, epoch, j, occurrence[static_cast<std::size_t>(j)], b, k};
+  }
+  int64_t rows(int64_t b) const {
+    return begin[static_cast<std::size_t>(b + 1)] - begin[static_cast<std::size_t>(b)];
   }
   std::vector<uint32_t> occurrence;  // per position in indices_: earlier copies of the same item
 };
@@ -94,6 +102,10 @@ BatchLoader::BatchLoader(std::shared_ptr<const ImageSource> images, std::vector<
   ALX_CHECK(opts_.batch_size() >= 1, "BatchLoader: batch_size must be >= 1, got {}", opts_.batch_size());
   ALX_CHECK(opts_.workers() >= 0, "BatchLoader: workers must be >= 0, got {}", opts_.workers());
   ALX_CHECK(opts_.prefetch() >= 0, "BatchLoader: prefetch must be >= 0, got {}", opts_.prefetch());
+  ALX_CHECK(opts_.shard_world() >= 1 && opts_.shard_rank() >= 0 &&
+                opts_.shard_rank() < opts_.shard_world(),
+            "BatchLoader: shard_rank must lie in [0, shard_world), got shard {} of {}",
+            opts_.shard_rank(), opts_.shard_world());
   ALX_CHECK(labels_.empty() || labels_.size() == indices_.size(),
             "BatchLoader: {} labels for {} indices (give one per index, or none)", labels_.size(),
             indices_.size());
@@ -118,9 +130,22 @@ BatchLoader::~BatchLoader() {
   for (auto& t : threads_) t.join();
 }
 
+std::pair<int64_t, int64_t> shard_of(int64_t n, int rank, int world) {
+  ALX_CHECK(n >= 0 && world >= 1 && rank >= 0 && rank < world,
+            "shard_of: bad arguments n={} rank={} world={}", n, rank, world);
+  const int64_t base = n / world, extra = n % world;
+  const int64_t lo = rank * base + std::min<int64_t>(rank, extra);
+  return {lo, lo + base + (rank < extra ? 1 : 0)};
+}
+
 int64_t BatchLoader::num_batches() const noexcept {
   const int64_t n = size(), bs = opts_.batch_size();
   return opts_.drop_last() ? n / bs : (n + bs - 1) / bs;
+}
+
+int64_t BatchLoader::batch_rows(int64_t b) const noexcept {
+  const int64_t bs = opts_.batch_size();
+  return std::max<int64_t>(0, std::min(bs, size() - b * bs));
 }
 
 cv::Mat BatchLoader::load_item(int64_t item, int64_t epoch) const { return compute(item, 0, epoch); }
@@ -148,14 +173,25 @@ void BatchLoader::start_epoch(int64_t epoch) {
     order.resize(static_cast<std::size_t>(n));
     for (int64_t i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = i;
   }
+  // This shard's rows of every global batch, in batch order.
+  const int64_t nb = num_batches(), bs = opts_.batch_size();
+  std::vector<int64_t> begin(static_cast<std::size_t>(nb + 1), 0);
+  std::vector<int64_t> mine;
+  mine.reserve(static_cast<std::size_t>(std::min(n, nb * bs)));
+  for (int64_t b = 0; b < nb; ++b) {
+    const auto [lo, hi] = shard_of(batch_rows(b), opts_.shard_rank(), opts_.shard_world());
+    for (int64_t r = lo; r < hi; ++r) mine.push_back(order[static_cast<std::size_t>(b * bs + r)]);
+    begin[static_cast<std::size_t>(b + 1)] = static_cast<int64_t>(mine.size());
+  }
   {
     std::lock_guard<std::mutex> lock(state_->mutex);
     State& st = *state_;
     ++st.generation;
     st.slots.clear();
     st.epoch = epoch;
-    st.order = std::move(order);
-    st.total = std::min(n, num_batches() * opts_.batch_size());
+    st.order = std::move(mine);
+    st.begin = std::move(begin);
+    st.total = st.begin.back();
     st.next_pos = 0;
     st.returned = 0;
     st.started = true;
@@ -164,8 +200,9 @@ void BatchLoader::start_epoch(int64_t epoch) {
 }
 
 // Positions a worker may start: the batch next() waits for and `prefetch` more.
-static int64_t work_limit(int64_t returned, int64_t bs, int prefetch, int64_t total) {
-  return std::min(total, (returned + std::max(prefetch, 1)) * bs);
+static int64_t work_limit(int64_t returned, int prefetch, const std::vector<int64_t>& begin) {
+  const auto last = static_cast<int64_t>(begin.size()) - 1;
+  return begin[static_cast<std::size_t>(std::min(last, returned + std::max(prefetch, 1)))];
 }
 
 void BatchLoader::worker() {
@@ -173,8 +210,8 @@ void BatchLoader::worker() {
   std::unique_lock<std::mutex> lock(st.mutex);
   for (;;) {
     st.work_cv.wait(lock, [&] {
-      return st.stop || (st.started && st.next_pos < work_limit(st.returned, opts_.batch_size(),
-                                                                opts_.prefetch(), st.total));
+      return st.stop ||
+             (st.started && st.next_pos < work_limit(st.returned, opts_.prefetch(), st.begin));
     });
     if (st.stop) return;
     const Job job = st.take(st.next_pos++);
@@ -187,7 +224,6 @@ void BatchLoader::worker() {
 // `lock` held.
 void BatchLoader::process(const Job& job, std::unique_lock<std::mutex>& lock) {
   State& st = *state_;
-  const int64_t bs = opts_.batch_size();
   const int64_t pos = job.pos, epoch = job.epoch;
   const uint32_t occurrence = job.occurrence;
   const uint64_t generation = job.generation;
@@ -203,13 +239,13 @@ void BatchLoader::process(const Job& job, std::unique_lock<std::mutex>& lock) {
                          fmt::format("item {} ({}): ", item, images_->describe(item)));
   }
 
-  const int64_t b = pos / bs, k = pos % bs;
+  const int64_t b = job.b, k = job.k;
   torch::Tensor target;
   lock.lock();
   if (generation != st.generation) return;  // the epoch was restarted meanwhile
   auto& slot = st.slots[b];
   if (slot.size == 0) {
-    slot.size = std::min(bs, st.total - b * bs);
+    slot.size = st.rows(b);
     slot.remaining = slot.size;
     slot.shapes.assign(static_cast<std::size_t>(slot.size), Shape{0, 0, 0});
   }
@@ -243,14 +279,14 @@ void BatchLoader::process(const Job& job, std::unique_lock<std::mutex>& lock) {
 
 void BatchLoader::finish_batch(int64_t b, Slot& slot) {
   const State& st = *state_;
-  const int64_t bs = opts_.batch_size();
+  const auto first = static_cast<std::size_t>(st.begin[static_cast<std::size_t>(b)]);
   slot.ready = true;
   if (slot.error) return;
   // Checked here, in batch order, so that the message does not depend on thread timing.
   for (std::size_t k = 1; k < slot.shapes.size(); ++k) {
     if (slot.shapes[k] == slot.shapes[0]) continue;
     auto item_of = [&](std::size_t kk) {
-      return indices_[static_cast<std::size_t>(st.order[static_cast<std::size_t>(b * bs) + kk])];
+      return indices_[static_cast<std::size_t>(st.order[first + kk])];
     };
     const int64_t i0 = item_of(0), ik = item_of(k);
     slot.error = std::make_exception_ptr(InvalidArgument(fmt::format(
@@ -265,7 +301,7 @@ void BatchLoader::finish_batch(int64_t b, Slot& slot) {
   int64_t* lp = labels.data_ptr<int64_t>();
   int64_t* ip = indices.data_ptr<int64_t>();
   for (int64_t k = 0; k < slot.size; ++k) {
-    const auto j = static_cast<std::size_t>(st.order[static_cast<std::size_t>(b * bs + k)]);
+    const auto j = static_cast<std::size_t>(st.order[first + static_cast<std::size_t>(k)]);
     lp[k] = labels_.empty() ? -1 : labels_[j];
     ip[k] = indices_[j];
   }
@@ -278,8 +314,15 @@ std::optional<Batch> BatchLoader::next() {
   ALX_CHECK(st.started, "BatchLoader::next: call start_epoch(epoch) first");
   const int64_t b = st.returned;
   if (b >= num_batches()) return std::nullopt;
+  if (st.rows(b) == 0) {  // this shard's part of the batch is empty: nothing to wait for
+    ++st.returned;
+    lock.unlock();
+    st.work_cv.notify_all();
+    return Batch{torch::empty({0, 0, 0, 0}, torch::kFloat32), torch::empty({0}, torch::kInt64),
+                 torch::empty({0}, torch::kInt64)};
+  }
   if (threads_.empty()) {  // workers = 0: do the work here
-    while (st.next_pos < std::min(st.total, (b + 1) * opts_.batch_size())) {
+    while (st.next_pos < st.begin[static_cast<std::size_t>(b + 1)]) {
       const Job job = st.take(st.next_pos++);
       lock.unlock();
       process(job, lock);

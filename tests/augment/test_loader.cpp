@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <set>
 #include <thread>
@@ -228,6 +229,75 @@ TEST(Loader, RestartingAnEpochMidwayIsClean) {
   const auto expect = epoch_batches(fresh, 0);
   ASSERT_EQ(restarted.size(), expect.size());
   for (std::size_t k = 0; k < expect.size(); ++k) EXPECT_TRUE(restarted[k].images.equal(expect[k].images));
+}
+
+TEST(Loader, ShardsYieldExactlyTheirRowsOfEveryBatch) {
+  // 23 items in batches of 7: 7, 7, 7, 2. World 3 splits the last batch 1 + 1 + 0, world 8
+  // leaves shards of every batch empty; drop_last ends at three full batches.
+  const auto images = color_images(23);
+  const auto pipeline = train_pipeline();
+  std::vector<int> labels;
+  for (int i = 0; i < 23; ++i) labels.push_back(i % 4);
+  for (const bool drop_last : {false, true}) {
+    const auto opts = aug::LoaderOptions().batch_size(7).shuffle(true).seed(5).drop_last(drop_last);
+    aug::BatchLoader whole(images, iota(23), labels, pipeline, aug::LoaderOptions(opts).workers(2));
+    for (const int world : {1, 2, 3, 4, 8}) {
+      for (int rank = 0; rank < world; ++rank) {
+        SCOPED_TRACE("drop_last " + std::to_string(drop_last) + ", rank " + std::to_string(rank) +
+                     " of " + std::to_string(world));
+        aug::BatchLoader shard(
+            images, iota(23), labels, pipeline,
+            aug::LoaderOptions(opts).workers(rank % 2 == 0 ? 0 : 3).prefetch(1).shard(rank, world));
+        EXPECT_EQ(shard.num_batches(), whole.num_batches());
+        for (int64_t epoch : {0, 1}) {
+          const auto want = epoch_batches(whole, epoch);
+          const auto got = epoch_batches(shard, epoch);
+          ASSERT_EQ(got.size(), want.size());
+          for (std::size_t b = 0; b < want.size(); ++b) {
+            const int64_t rows = want[b].indices.size(0);
+            EXPECT_EQ(rows, shard.batch_rows(static_cast<int64_t>(b)));
+            const auto [lo, hi] = aug::shard_of(rows, rank, world);
+            ASSERT_EQ(got[b].indices.size(0), hi - lo) << "batch " << b;
+            ASSERT_EQ(got[b].labels.size(0), hi - lo);
+            ASSERT_EQ(got[b].images.size(0), hi - lo);
+            if (hi == lo) {
+              EXPECT_EQ(got[b].images.dim(), 4);
+              continue;
+            }
+            const auto rows_want = want[b].images.slice(0, lo, hi).contiguous();
+            ASSERT_EQ(got[b].images.sizes(), rows_want.sizes());
+            // Byte-identical, not merely close.
+            EXPECT_EQ(
+                std::memcmp(got[b].images.data_ptr(), rows_want.data_ptr(), rows_want.nbytes()), 0)
+                << "batch " << b;
+            EXPECT_TRUE(got[b].indices.equal(want[b].indices.slice(0, lo, hi)));
+            EXPECT_TRUE(got[b].labels.equal(want[b].labels.slice(0, lo, hi)));
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(Loader, ShardOfSplitsContiguouslyAndEvenly) {
+  for (int64_t n : {0, 1, 2, 7, 10}) {
+    for (int world : {1, 3, 4, 12}) {
+      int64_t next = 0;
+      for (int rank = 0; rank < world; ++rank) {
+        const auto [lo, hi] = aug::shard_of(n, rank, world);
+        EXPECT_EQ(lo, next);
+        EXPECT_TRUE(hi - lo == n / world || hi - lo == n / world + 1);
+        next = hi;
+      }
+      EXPECT_EQ(next, n);
+    }
+  }
+  EXPECT_THROW(aug::shard_of(3, 2, 2), alx::InvalidArgument);
+  const auto images = color_images(5);
+  EXPECT_THROW(aug::BatchLoader(images, {0}, {}, nullptr, aug::LoaderOptions().shard(1, 1)),
+               alx::InvalidArgument);
+  EXPECT_THROW(aug::BatchLoader(images, {0}, {}, nullptr, aug::LoaderOptions().shard(0, 0)),
+               alx::InvalidArgument);
 }
 
 TEST(Loader, ArgumentErrors) {

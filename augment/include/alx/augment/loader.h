@@ -15,6 +15,15 @@
 // OpenCV's own threading inside a transform does not change any result.
 // Prefetch: while the caller works on batch k, the workers prepare up to `prefetch`
 // batches after it; the queue never grows beyond that.
+//
+// Sharding (data-parallel training): with shard(rank, world) the loader still walks the
+// global batches of the epoch — same order, same num_batches() — but yields of every
+// global batch only its rows [lo, hi) = shard_of(rows of that batch, rank, world), and
+// decodes and augments only those. The rows are byte-identical to the same rows of an
+// unsharded loader (an item's augmentation does not depend on who computes it). A shard
+// of a batch can be empty (world larger than the last batch): next() then returns a
+// batch of 0 rows (images [0, 0, 0, 0], as no image was decoded) rather than skipping
+// it, so that every rank runs the same number of steps.
 #pragma once
 
 #include <alx/augment/pipeline.h>
@@ -29,9 +38,15 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace alx::augment {
+
+/// Rows [lo, hi) of n that shard `rank` of `world` owns: contiguous, in rank order, sizes
+/// differing by at most 1 (the first n % world shards get one more). Throws
+/// alx::InvalidArgument unless n >= 0 and 0 <= rank < world.
+std::pair<int64_t, int64_t> shard_of(int64_t n, int rank, int world);
 
 struct LoaderOptions {
   ALX_ARG(int64_t, batch_size) = 256;
@@ -40,8 +55,18 @@ struct LoaderOptions {
   ALX_ARG(bool, shuffle) = false;
   ALX_ARG(bool, drop_last) = false;
   ALX_ARG(uint64_t, seed) = 0;
+  /// This loader's shard of every batch (see the file comment); 0 of 1: the whole batch.
+  ALX_ARG(int, shard_rank) = 0;
+  ALX_ARG(int, shard_world) = 1;
 
  public:
+  /// Sets shard_rank and shard_world, e.g. .shard(comm->rank(), comm->world_size()).
+  LoaderOptions& shard(int rank, int world) {
+    shard_rank_ = rank;
+    shard_world_ = world;
+    return *this;
+  }
+
   template <class V>
   void visit(V&& v) {
     v("batch_size", batch_size_, "images per batch", Range::at_least(1));
@@ -53,10 +78,15 @@ struct LoaderOptions {
     v("shuffle", shuffle_, "new item order every epoch, drawn from (seed, epoch)");
     v("drop_last", drop_last_, "skip the last batch when it is incomplete");
     v("seed", seed_, "seed of the order and of every augmentation");
+    v("shard_rank", shard_rank_,
+      "rows of every batch this loader yields: shard shard_rank of shard_world",
+      Range::at_least(0));
+    v("shard_world", shard_world_,
+      "number of shards every batch is split into (data-parallel ranks)", Range::at_least(1));
   }
 };
 
-/// One batch. Rows follow the epoch's order.
+/// One batch (or this loader's shard of it). Rows follow the epoch's order.
 struct Batch {
   torch::Tensor images;   ///< [B, C, H, W] float32, RGB order (see tensor.h)
   torch::Tensor labels;   ///< [B] int64, -1 where unknown or when no labels were given
@@ -82,8 +112,11 @@ class BatchLoader {
   /// An item that fails to decode or augment makes this throw (naming the item) for
   /// the batch it belongs to; the following call moves on to the next batch.
   std::optional<Batch> next();
-  /// Batches per epoch.
+  /// Batches per epoch (global: the same for every shard).
   int64_t num_batches() const noexcept;
+  /// Rows of global batch b (0 <= b < num_batches()) over all shards.
+  int64_t batch_rows(int64_t b) const noexcept;
+  /// Items of an epoch over all shards (the size of `indices`).
   int64_t size() const noexcept { return static_cast<int64_t>(indices_.size()); }
   const LoaderOptions& options() const noexcept { return opts_; }
 

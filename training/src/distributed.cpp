@@ -1,4 +1,5 @@
 // c10d process groups and the exact distributed selection / data-parallel helpers.
+#include <alx/augment/loader.h>
 #include <alx/core/error.h>
 #include <alx/training/distributed.h>
 
@@ -135,11 +136,7 @@ void Communicator::barrier() {
 }
 
 std::pair<int64_t, int64_t> shard_of(int64_t n, int rank, int world) {
-  ALX_CHECK(n >= 0 && world >= 1 && rank >= 0 && rank < world, "shard_of: bad arguments n={} rank={} world={}", n,
-            rank, world);
-  const int64_t base = n / world, extra = n % world;
-  const int64_t lo = rank * base + std::min<int64_t>(rank, extra);
-  return {lo, lo + base + (rank < extra ? 1 : 0)};
+  return augment::shard_of(n, rank, world);
 }
 
 std::vector<sampling::Keyed> merge_topk(Communicator& comm, const std::vector<sampling::Keyed>& local, int64_t k) {
@@ -265,26 +262,45 @@ void broadcast_parameters(Communicator& comm, const std::vector<at::Tensor>& par
   }
 }
 
-void average_gradients(Communicator& comm, const std::vector<at::Tensor>& params) {
+void sum_gradients(Communicator& comm, const std::vector<at::Tensor>& params) {
   if (comm.world_size() == 1) return;
   at::NoGradGuard no_grad;
+  // One buffer: every gradient (zeros where undefined here), then one "defined" flag per
+  // parameter, so that a gradient no rank produced stays undefined (as in one process,
+  // where the optimizer then skips the parameter).
   std::vector<at::Tensor> flat;
   for (const auto& p : params)
     flat.push_back(p.grad().defined() ? p.grad().reshape(-1).to(at::kCPU, at::kFloat)
                                       : at::zeros({p.numel()}, at::kFloat));
+  at::Tensor flags = at::empty({static_cast<int64_t>(params.size())}, at::kFloat);
+  for (size_t i = 0; i < params.size(); ++i)
+    flags[static_cast<int64_t>(i)] = params[i].grad().defined() ? 1.f : 0.f;
+  flat.push_back(flags);
   at::Tensor buf = at::cat(flat);
   comm.all_reduce_sum(buf);
-  buf.div_(comm.world_size());
+  const float* defined =
+      buf.data_ptr<float>() + (buf.numel() - static_cast<int64_t>(params.size()));
   int64_t off = 0;
-  for (const auto& p : params) {
+  for (size_t i = 0; i < params.size(); ++i) {
+    const auto& p = params[i];
     const int64_t n = p.numel();
-    at::Tensor g = buf.slice(0, off, off + n).view(p.sizes()).to(p.device(), p.scalar_type());
-    if (p.grad().defined())
-      p.mutable_grad().copy_(g);
-    else
-      p.mutable_grad() = g.clone();
+    if (defined[i] > 0) {
+      at::Tensor g = buf.slice(0, off, off + n).view(p.sizes()).to(p.device(), p.scalar_type());
+      if (p.grad().defined())
+        p.mutable_grad().copy_(g);
+      else
+        p.mutable_grad() = g.clone();
+    }
     off += n;
   }
+}
+
+void average_gradients(Communicator& comm, const std::vector<at::Tensor>& params) {
+  if (comm.world_size() == 1) return;
+  sum_gradients(comm, params);
+  at::NoGradGuard no_grad;
+  for (const auto& p : params)
+    if (p.grad().defined()) p.mutable_grad().div_(comm.world_size());
 }
 
 }  // namespace alx::training

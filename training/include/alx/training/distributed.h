@@ -88,6 +88,7 @@ class Communicator {
 };
 
 /// Rows [lo, hi) of a pool of n that rank `rank` of `world` owns (contiguous, sizes differ by ≤ 1).
+/// The same split as augment::shard_of, which the sharded BatchLoader uses for each batch.
 std::pair<int64_t, int64_t> shard_of(int64_t n, int rank, int world);
 
 /// Reads values (scores) of the rows [begin, end) as [end − begin]; rows that may not be
@@ -115,10 +116,16 @@ std::vector<int64_t> distributed_stochastic(Communicator& comm, const ScoreReade
 std::vector<int64_t> distributed_kcenter(Communicator& comm, sampling::KCenterShard& shard,
                                          const std::vector<int64_t>& centers, int64_t k, uint64_t seed);
 
-/// Data-parallel training: every rank starts from rank root's parameters …
+/// Data-parallel training by hand (Trainer::set_communicator does all of it for a Trainer):
+/// every rank starts from rank root's parameters (all of one dtype) …
 void broadcast_parameters(Communicator& comm, const std::vector<at::Tensor>& params, int root = 0);
 /// … and after each backward replaces its gradients by their mean over ranks (one flat
 /// all-reduce). With equal local batches this is the gradient of the global batch.
 void average_gradients(Communicator& comm, const std::vector<at::Tensor>& params);
+/// The sum over ranks instead (one flat all-reduce; an undefined gradient counts as 0, and
+/// stays undefined when it is undefined on every rank): the
+/// gradient of the global batch when each rank's loss is already divided by the global
+/// denominator — exact with unequal or empty local batches (what Trainer::fit does).
+void sum_gradients(Communicator& comm, const std::vector<at::Tensor>& params);
 
 }  // namespace alx::training

@@ -3,8 +3,10 @@
 
 #include <alx/augment/loader.h>
 #include <alx/augment/pipeline.h>
+#include <alx/augment/random.h>
 #include <alx/core/log.h>
 #include <alx/core/progress.h>
+#include <alx/training/distributed.h>
 #include <alx/training/trainer.h>
 
 #include <algorithm>
@@ -12,7 +14,9 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <optional>
 #include <random>
+#include <unordered_set>
 
 namespace alx::training {
 
@@ -20,20 +24,14 @@ namespace F = torch::nn::functional;
 
 constexpr double kPi = 3.14159265358979323846;
 
-Metrics compute_metrics(const torch::Tensor& truth, const torch::Tensor& predicted, int64_t k) {
-  ALX_CHECK(truth.dim() == 1 && predicted.sizes() == truth.sizes(),
-            "metrics: truth and predicted must both be [N], got [{}] and [{}]", fmt::join(truth.sizes(), ", "),
-            fmt::join(predicted.sizes(), ", "));
-  auto t = truth.to(torch::kCPU, torch::kLong);
-  auto p = predicted.to(torch::kCPU, torch::kLong);
+namespace {
+
+/// Metrics of a [K, K] int64 confusion matrix (rows = true class).
+Metrics metrics_from_confusion(torch::Tensor confusion) {
   Metrics m;
-  m.n = t.numel();
-  if (m.n > 0) {
-    ALX_CHECK(t.min().item<int64_t>() >= 0 && t.max().item<int64_t>() < k && p.min().item<int64_t>() >= 0 &&
-                  p.max().item<int64_t>() < k,
-              "metrics: labels must lie in [0, {})", k);
-  }
-  m.confusion = torch::bincount(t * k + p, {}, k * k).view({k, k});
+  m.confusion = std::move(confusion);
+  const int64_t k = m.confusion.size(0);
+  m.n = m.confusion.sum().item<int64_t>();
   auto c = m.confusion.accessor<int64_t, 2>();
   int64_t correct = 0, present = 0;
   double f1_sum = 0.0;
@@ -57,6 +55,22 @@ Metrics compute_metrics(const torch::Tensor& truth, const torch::Tensor& predict
   m.accuracy = m.n > 0 ? static_cast<double>(correct) / m.n : 0.0;
   m.macro_f1 = present > 0 ? f1_sum / present : 0.0;
   return m;
+}
+
+}  // namespace
+
+Metrics compute_metrics(const torch::Tensor& truth, const torch::Tensor& predicted, int64_t k) {
+  ALX_CHECK(truth.dim() == 1 && predicted.sizes() == truth.sizes(),
+            "metrics: truth and predicted must both be [N], got [{}] and [{}]",
+            fmt::join(truth.sizes(), ", "), fmt::join(predicted.sizes(), ", "));
+  auto t = truth.to(torch::kCPU, torch::kLong);
+  auto p = predicted.to(torch::kCPU, torch::kLong);
+  if (t.numel() > 0) {
+    ALX_CHECK(t.min().item<int64_t>() >= 0 && t.max().item<int64_t>() < k &&
+                  p.min().item<int64_t>() >= 0 && p.max().item<int64_t>() < k,
+              "metrics: labels must lie in [0, {})", k);
+  }
+  return metrics_from_confusion(torch::bincount(t * k + p, {}, k * k).view({k, k}));
 }
 
 Trainer::Trainer(TrainerOptions options, std::shared_ptr<const augment::Pipeline> train,
@@ -134,6 +148,58 @@ void set_lr(torch::optim::Optimizer& opt, double lr) {
   for (auto& g : opt.param_groups()) g.options().set_lr(lr);
 }
 
+/// Rank 0's parameters and buffers (buffers_only: its buffers, e.g. BatchNorm running
+/// statistics) into every rank's model: one broadcast per dtype, in a fixed order.
+void broadcast_state(Communicator& comm, Model& model, bool buffers_only) {
+  std::unordered_set<const void*> params;
+  if (buffers_only)
+    for (const auto& p : model.parameters()) params.insert(p.unsafeGetTensorImpl());
+  std::map<int, std::vector<torch::Tensor>> by_dtype;
+  for (const auto& kv : model.state())
+    if (!params.count(kv.second.unsafeGetTensorImpl()))
+      by_dtype[static_cast<int>(kv.second.scalar_type())].push_back(kv.second);
+  for (const auto& kv : by_dtype) broadcast_parameters(comm, kv.second, 0);
+}
+
+/// The batch's loss of this rank's rows over the global denominator, with its statistics.
+struct ShardLoss {
+  torch::Tensor
+      loss;  ///< this rank's part (undefined for an empty shard); the parts sum to the batch's loss
+  double value = 0.0;             ///< the batch's loss, the same on every rank
+  int64_t rows = 0, correct = 0;  ///< over all ranks
+};
+
+ShardLoss shard_loss(Communicator& comm, const ModelOutput& out, const torch::Tensor& y,
+                     const torch::Tensor& weight) {
+  const int64_t b = y.size(0);
+  torch::Tensor sum, w;
+  double local[4] = {0.0, 0.0, static_cast<double>(b), 0.0};  // loss sum, weight sum, rows, correct
+  if (b > 0) {
+    auto per_item =
+        F::cross_entropy(out.logits, y, F::CrossEntropyFuncOptions().reduction(torch::kNone));
+    if (weight.defined()) {
+      w = weight.index_select(0, y);
+      per_item = per_item * w;
+      local[1] = w.sum().item<double>();
+    }
+    sum = per_item.sum();
+    local[0] = sum.item<double>();
+    local[3] = static_cast<double>(out.logits.argmax(1).eq(y).sum().item<int64_t>());
+  }
+  auto global = torch::tensor({local[0], local[1], local[2], local[3]}, torch::kDouble);
+  comm.all_reduce_sum(global);
+  const auto g = global.accessor<double, 1>();
+  ShardLoss r;
+  r.rows = static_cast<int64_t>(std::llround(g[2]));
+  r.correct = static_cast<int64_t>(std::llround(g[3]));
+  // As one process: a mean over the batch, or the weighted mean whose all-zero weights
+  // give 0 instead of 0/0.
+  const double den = weight.defined() ? std::max(g[1], 1e-12) : g[2];
+  r.value = g[0] / den;
+  if (b > 0) r.loss = sum / den;
+  return r;
+}
+
 }  // namespace
 
 TrainResult Trainer::fit(Model& model, std::shared_ptr<const ImageSource> images, std::vector<int64_t> indices,
@@ -143,8 +209,11 @@ TrainResult Trainer::fit(Model& model, std::shared_ptr<const ImageSource> images
   ALX_CHECK(!indices.empty(), "trainer: nothing to train on (no labeled items)");
   set_threads(o.threads());
   const torch::Device device = parse_device(o.device());
+  Communicator* comm = comm_ && comm_->world_size() > 1 ? comm_.get() : nullptr;
+  const int rank = comm ? comm->rank() : 0, world = comm ? comm->world_size() : 1;
   model.to(device);
   if (o.reinit()) model.reset_parameters(o.seed());
+  if (comm) broadcast_state(*comm, model, /*buffers_only=*/false);
 
   TrainResult result;
   std::vector<int64_t> tr_idx, va_idx;
@@ -183,18 +252,25 @@ TrainResult Trainer::fit(Model& model, std::shared_ptr<const ImageSource> images
         params, torch::optim::SGDOptions(o.lr()).momentum(o.momentum()).nesterov(o.nesterov()).weight_decay(o.weight_decay()));
   }
 
-  // Dropout draws from its own generator (CPU); on CUDA LibTorch's default one.
+  // Dropout draws from its own generator (CPU); on CUDA LibTorch's default one. Each rank
+  // has its own stream (rank 0 that of one process).
+  const uint64_t dropout_seed =
+      rank == 0 ? o.seed() : o.seed() ^ augment::mix64(0xD0D0D0D0ULL + rank);
   c10::optional<at::Generator> gen;
-  if (device.is_cpu()) gen = at::make_generator<at::CPUGeneratorImpl>(o.seed() * 0x9E3779B97F4A7C15ULL + 7);
+  if (device.is_cpu())
+    gen = at::make_generator<at::CPUGeneratorImpl>(dropout_seed * 0x9E3779B97F4A7C15ULL + 7);
   // Dropout inside a TorchScript file (and any dropout on CUDA) draws from LibTorch's
   // default generator: seed it so that a seed still gives one result.
-  if (!gen || !model.supports_fixed_masks()) torch::manual_seed(o.seed());
+  if (!gen || !model.supports_fixed_masks()) torch::manual_seed(dropout_seed);
 
-  augment::BatchLoader loader(images, tr_idx, tr_lab, train_,
-                              loader_options(o.batch_size(), o.workers(), o.prefetch(), true, o.seed()));
+  // Every rank walks the same global batches and decodes only its rows of each.
+  augment::BatchLoader loader(
+      images, tr_idx, tr_lab, train_,
+      loader_options(o.batch_size(), o.workers(), o.prefetch(), true, o.seed()).shard(rank, world));
   const int64_t steps_per_epoch = std::max<int64_t>(1, loader.num_batches());
   const int64_t total_steps = steps_per_epoch * o.epochs();
-  Progress bar(total_steps, "training");
+  std::optional<Progress> bar;  // one bar per job, not one per rank
+  if (rank == 0) bar.emplace(total_steps, "training");
 
   std::vector<std::pair<std::string, torch::Tensor>> best_state;
   int since_best = 0;
@@ -223,7 +299,9 @@ TrainResult Trainer::fit(Model& model, std::shared_ptr<const ImageSource> images
       auto x = batch->images.to(device);
       auto y = batch->labels.to(device);
       ModelOutput out;
-      if (freeze) {
+      if (comm && y.size(0) == 0) {
+        // An empty shard of this batch: no forward pass, but every collective below.
+      } else if (freeze) {
         torch::Tensor h;
         {
           torch::NoGradGuard no_grad;
@@ -234,7 +312,15 @@ TrainResult Trainer::fit(Model& model, std::shared_ptr<const ImageSource> images
         out = model.forward_all(x);
       }
       torch::Tensor loss;
-      if (weight.defined()) {
+      double loss_value = 0.0;
+      int64_t b = 0, batch_correct = 0;  // over all ranks
+      if (comm) {
+        ShardLoss sl = shard_loss(*comm, out, y, weight);
+        loss = std::move(sl.loss);
+        loss_value = sl.value;
+        b = sl.rows;
+        batch_correct = sl.correct;
+      } else if (weight.defined()) {
         // Weighted mean as PyTorch defines it, but a batch whose items all weigh 0
         // contributes nothing instead of 0/0 = NaN.
         auto per_item = F::cross_entropy(out.logits, y, F::CrossEntropyFuncOptions().reduction(torch::kNone));
@@ -243,19 +329,26 @@ TrainResult Trainer::fit(Model& model, std::shared_ptr<const ImageSource> images
       } else {
         loss = F::cross_entropy(out.logits, y);
       }
-      ALX_CHECK(std::isfinite(loss.item<double>()),
-                "trainer: the loss became {} at epoch {}, step {}; lower the learning rate (now {}) or check the inputs",
-                loss.item<double>(), epoch, step, lr);
+      if (!comm) {
+        loss_value = loss.item<double>();
+        b = y.size(0);
+        batch_correct = out.logits.argmax(1).eq(y).sum().item<int64_t>();
+      }
+      // With several ranks loss_value is the global loss: every rank throws together.
+      ALX_CHECK(std::isfinite(loss_value),
+                "trainer: the loss became {} at epoch {}, step {}; lower the learning rate (now "
+                "{}) or check the inputs",
+                loss_value, epoch, step, lr);
       opt->zero_grad();
-      loss.backward();
+      if (loss.defined()) loss.backward();
+      if (comm) sum_gradients(*comm, params);
       if (o.grad_clip() > 0) torch::nn::utils::clip_grad_norm_(params, o.grad_clip());
       opt->step();
-      const int64_t b = y.size(0);
-      loss_sum += loss.item<double>() * b;
-      correct += out.logits.argmax(1).eq(y).sum().item<int64_t>();
+      loss_sum += loss_value * b;
+      correct += batch_correct;
       count += b;
       ++step;
-      bar.advance(1);
+      if (bar) bar->advance(1);
     }
     seen += count;
     EpochStats st;
@@ -264,6 +357,8 @@ TrainResult Trainer::fit(Model& model, std::shared_ptr<const ImageSource> images
     st.train_accuracy = count ? static_cast<double>(correct) / count : 0.0;
     st.lr = lr;
     if (!va_idx.empty()) {
+      // One model on every rank: rank 0's BatchNorm statistics (evaluation is sharded).
+      if (comm) broadcast_state(*comm, model, /*buffers_only=*/true);
       st.val_accuracy = evaluate(model, images, va_idx, va_lab).accuracy;
       if (st.val_accuracy > result.best_val_accuracy) {
         result.best_val_accuracy = st.val_accuracy;
@@ -286,9 +381,10 @@ TrainResult Trainer::fit(Model& model, std::shared_ptr<const ImageSource> images
       break;
     }
   }
-  bar.finish();
+  if (bar) bar->finish();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - fit_start).count();
   if (!best_state.empty()) model.load_state(best_state);
+  if (comm) broadcast_state(*comm, model, /*buffers_only=*/true);
   model.train(false);
   model.set_dropout(DropoutMode::kAuto);
   model.set_version(model.version() + 1);
@@ -302,14 +398,21 @@ Metrics Trainer::evaluate(Model& model, std::shared_ptr<const ImageSource> image
                           const std::vector<int64_t>& indices, const std::vector<int>& labels) const {
   check_items(model, images.get(), indices, labels);
   set_threads(options_.threads());
+  Communicator* comm = comm_ && comm_->world_size() > 1 ? comm_.get() : nullptr;
   const torch::Device device = model.device();
   const bool was_training = model.is_training();
   model.train(false);
   model.set_dropout(DropoutMode::kAuto);
   torch::NoGradGuard no_grad;
-  augment::BatchLoader loader(images, indices, labels, eval_,
-                              loader_options(options_.eval_batch_size(), options_.workers(), options_.prefetch(),
-                                             false, options_.seed()));
+  // Several ranks: each predicts its contiguous shard of the items.
+  const auto [lo, hi] =
+      comm ? shard_of(static_cast<int64_t>(indices.size()), comm->rank(), comm->world_size())
+           : std::pair<int64_t, int64_t>{0, static_cast<int64_t>(indices.size())};
+  augment::BatchLoader loader(images,
+                              std::vector<int64_t>(indices.begin() + lo, indices.begin() + hi),
+                              std::vector<int>(labels.begin() + lo, labels.begin() + hi), eval_,
+                              loader_options(options_.eval_batch_size(), options_.workers(),
+                                             options_.prefetch(), false, options_.seed()));
   loader.start_epoch(0);
   std::vector<torch::Tensor> truth, pred;
   while (auto batch = loader.next()) {
@@ -317,8 +420,17 @@ Metrics Trainer::evaluate(Model& model, std::shared_ptr<const ImageSource> image
     truth.push_back(batch->labels.cpu());
   }
   model.train(was_training);
-  if (pred.empty()) return compute_metrics(torch::zeros({0}, torch::kLong), torch::zeros({0}, torch::kLong), model.num_classes());
-  return compute_metrics(torch::cat(truth), torch::cat(pred), model.num_classes());
+  const int64_t k = model.num_classes();
+  if (comm) {
+    torch::Tensor confusion = torch::zeros({k, k}, torch::kLong);
+    if (!pred.empty())
+      confusion = compute_metrics(torch::cat(truth), torch::cat(pred), k).confusion.contiguous();
+    comm->all_reduce_sum(confusion);
+    return metrics_from_confusion(confusion);
+  }
+  if (pred.empty())
+    return compute_metrics(torch::zeros({0}, torch::kLong), torch::zeros({0}, torch::kLong), k);
+  return compute_metrics(torch::cat(truth), torch::cat(pred), k);
 }
 
 }  // namespace alx::training

@@ -4,6 +4,33 @@
 //   Trainer trainer(TrainerOptions().epochs(10).lr(1e-3), train_pipeline, eval_pipeline);
 //   TrainResult r = trainer.fit(*model, images, pool);          // labeled items of `pool`
 //   Metrics m = trainer.evaluate(*model, test_images, test_indices, test_labels);
+//
+// Data-parallel (several processes, e.g. under torchrun; see distributed.h):
+//
+//   trainer.set_communicator(alx::training::Communicator::create());  // RANK, WORLD_SIZE, …
+//   TrainResult r = trainer.fit(*model, images, pool);                // on every rank
+//
+// Every rank holds the same pool, options and seed and calls fit/evaluate together. The
+// global batch order comes from (seed, epoch) as in one process; each global batch of
+// batch_size rows is split into contiguous rank shards (shard_of), and each rank decodes,
+// augments and runs forward/backward on its rows only (a sharded augment::BatchLoader).
+// Gradients are exact whatever the shard sizes: a rank's loss is its sum of per-item
+// losses over the global denominator (the batch's rows, or with class weights the global
+// sum of the weights of its labels, all-reduced), and the gradients are all-reduce-summed
+// before clipping and the optimizer step; a rank whose shard of a batch is empty still
+// joins every all-reduce. Parameters and buffers are broadcast from rank 0 at the start of
+// every fit (after reinit, or of the warm-started model), so every rank steps the same
+// model. Loss and accuracy statistics are sums over ranks, and a non-finite (global) loss
+// throws on every rank at once. The held-out split is the same everywhere; evaluation
+// shards the items and all-reduces the confusion matrix, so metrics, early stopping and
+// the best epoch agree on every rank.
+// What differs from one process: dropout masks come from a stream per rank (the seed
+// mixed with the rank), so the result equals one process's (up to the order of float
+// sums) only for models without dropout; BatchNorm normalises with its rank's shard's
+// statistics (as PyTorch DDP without SyncBatchNorm), and the running statistics every
+// rank ends with (and evaluates with) are rank 0's, broadcast before each held-out pass
+// and at the end of the fit. A world of one (or no communicator) is plain one-process
+// training, bit for bit.
 #pragma once
 
 #include <alx/core/image_source.h>
@@ -16,6 +43,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace alx::augment {
@@ -23,6 +51,8 @@ class Pipeline;
 }
 
 namespace alx::training {
+
+class Communicator;
 
 struct TrainerOptions {
   ALX_ARG(std::string, optimizer) = "adam";
@@ -105,7 +135,7 @@ struct TrainResult {
   double best_val_accuracy = -1.0;
   bool stopped_early = false;
   int64_t num_train = 0, num_val = 0;
-  double images_per_second = 0.0;  ///< training images per second over the fit
+  double images_per_second = 0.0;  ///< training images per second over the fit (all ranks)
   int64_t model_version = 0;       ///< Model::version() after the fit
 };
 
@@ -131,6 +161,11 @@ class Trainer {
 
   const TrainerOptions& options() const noexcept { return options_; }
 
+  /// Trains data-parallel over `comm`'s ranks from now on (see the file comment); fit and
+  /// evaluate become collective calls. nullptr or a world of one: one process.
+  void set_communicator(std::shared_ptr<Communicator> comm) { comm_ = std::move(comm); }
+  const std::shared_ptr<Communicator>& communicator() const noexcept { return comm_; }
+
   /// Fits `model` on the labeled items of `pool` (images from `images`, same indices).
   TrainResult fit(Model& model, std::shared_ptr<const ImageSource> images, const Pool& pool) const;
   /// Fits on explicit items; labels in [0, num_classes).
@@ -138,12 +173,15 @@ class Trainer {
                   std::vector<int> labels) const;
 
   /// Accuracy, per-class accuracy, macro-F1 and confusion matrix of `model` on items.
+  /// With a communicator each rank predicts its shard of the items and the confusion
+  /// matrices are summed: every rank gets the metrics of all items.
   Metrics evaluate(Model& model, std::shared_ptr<const ImageSource> images, const std::vector<int64_t>& indices,
                    const std::vector<int>& labels) const;
 
  private:
   TrainerOptions options_;
   std::shared_ptr<const augment::Pipeline> train_, eval_;
+  std::shared_ptr<Communicator> comm_;
 };
 
 }  // namespace alx::training

@@ -1,8 +1,11 @@
 // Scale: streaming selection equals in-memory selection; the pool cache is reused for an
-// unchanged model; 2–4 c10d ranks over loopback select and train exactly as one process.
+// unchanged model; 2–4 c10d ranks over loopback select and train exactly as one process,
+// by hand and through a data-parallel Trainer.
 //
-// The distributed tests start this binary again as the ranks (ScaleChild.Rank, which
-// skips unless ALX_SCALE_CHILD_OUT is set); each rank writes its results to a file.
+// The distributed tests start this binary again as the ranks (ScaleChild.Rank and
+// ScaleChild.Fit, which skip unless ALX_SCALE_CHILD_OUT is set); each rank writes its
+// results to a file.
+#include <alx/augment/pipeline.h>
 #include <alx/core/image_source.h>
 #include <alx/sampling/sampler.h>
 #include <alx/sampling/samplers.h>
@@ -12,6 +15,7 @@
 #include <alx/training/model.h>
 #include <alx/training/predictor.h>
 #include <alx/training/streaming.h>
+#include <alx/training/trainer.h>
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -21,6 +25,7 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -131,10 +136,85 @@ Results run_all(Communicator& comm) {
   return r;
 }
 
+// ---- data-parallel Trainer ----------------------------------------------------------
+
+constexpr int64_t kFitPool = 60, kFitLabeled = 46, kFitSide = 16, kFitClasses = 3;
+
+/// Gray 16×16 images: noise plus a bright row whose position depends on the class.
+std::shared_ptr<const ImageSource> fit_images() {
+  auto pixels = std::make_shared<std::vector<uint8_t>>(kFitPool * kFitSide * kFitSide);
+  std::mt19937_64 rng(21);
+  for (auto& v : *pixels) v = static_cast<uint8_t>(rng() % 160);
+  for (int64_t i = 0; i < kFitPool; ++i)
+    for (int64_t x = 0; x < kFitSide; ++x)
+      (*pixels)[(i * kFitSide + 3 + 4 * (i % kFitClasses)) * kFitSide + x] = 250;
+  return std::make_shared<MemoryImageSource>(pixels, kFitPool, kFitSide, kFitSide, 1);
+}
+
+struct FitResults {
+  std::vector<float> params, probs;
+  std::vector<double> loss, train_accuracy, val_accuracy;
+  std::vector<int64_t> counts;  ///< num_train, num_val, best_epoch
+};
+
+/// A dropout-free gal_cnn fitted through Trainer (comm: null for one process) on 46 labeled
+/// items: 9 held out, 37 trained in batches of 7 (five full, then 2: with 3 ranks one shard
+/// of the last batch is empty), with random crops and flips. `weighted`: balanced class
+/// weights, SGD with clipping and a cosine schedule; else Adam.
+FitResults fit_through_trainer(const std::shared_ptr<Communicator>& comm, bool weighted) {
+  const auto images = fit_images();
+  std::vector<int64_t> idx;
+  std::vector<int> labels;
+  for (int64_t i = 0; i < kFitLabeled; ++i) {
+    idx.push_back(i);
+    labels.push_back(static_cast<int>(i % kFitClasses));
+  }
+  auto model = make_model(ModelOptions()
+                              .name("gal_cnn")
+                              .num_classes(kFitClasses)
+                              .image_size(kFitSide)
+                              .dropout(0)
+                              .conv_dropout(0));
+  auto pipeline = std::make_shared<augment::Pipeline>(
+      augment::Pipeline::from_yaml(YAML::Load("[{name: pad, padding: [2]}, {name: random_crop, "
+                                              "height: 16, width: 16}, {name: hflip, p: 0.5}]")));
+  auto opts =
+      TrainerOptions().epochs(3).batch_size(7).seed(4).threads(1).workers(1).validation_fraction(
+          0.2);
+  if (weighted)
+    opts.class_weighting("balanced").optimizer("sgd").lr(0.05).grad_clip(0.5).schedule("cosine");
+  else
+    opts.optimizer("adam").lr(2e-3).restore_best(false);
+  Trainer trainer(opts, pipeline);
+  trainer.set_communicator(comm);
+  const TrainResult r = trainer.fit(*model, images, idx, labels);
+  FitResults out;
+  out.counts = {r.num_train, r.num_val, r.best_epoch};
+  for (const auto& e : r.epochs) {
+    out.loss.push_back(e.loss);
+    out.train_accuracy.push_back(e.train_accuracy);
+    out.val_accuracy.push_back(e.val_accuracy);
+  }
+  for (const auto& p : model->parameters()) {
+    const at::Tensor c = p.detach().reshape(-1).contiguous();
+    out.params.insert(out.params.end(), c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+  }
+  torch::NoGradGuard no_grad;
+  std::vector<at::Tensor> xs;
+  for (int64_t i = 0; i < kFitPool; ++i)
+    xs.push_back(torch::from_blob(images->load(i).data, {1, kFitSide, kFitSide}, torch::kUInt8)
+                     .to(torch::kFloat) /
+                 255);
+  const at::Tensor probs =
+      torch::softmax(model->forward(torch::stack(xs)), 1).reshape(-1).contiguous();
+  out.probs.assign(probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel());
+  return out;
+}
+
 template <class T>
 void write_line(std::ostream& out, const std::string& name, const std::vector<T>& v) {
   out << name;
-  out.precision(9);
+  out.precision(17);  // round trip of float and double
   for (const auto& x : v) out << ' ' << x;
   out << '\n';
 }
@@ -168,8 +248,8 @@ int free_port() {
 }
 
 /// Starts `world` copies of this binary as ranks; returns their results files.
-std::vector<std::string> launch(int world) {
-  const std::string dir = tmp_dir("ranks" + std::to_string(world));
+std::vector<std::string> launch(int world, const std::string& child = "ScaleChild.Rank") {
+  const std::string dir = tmp_dir("ranks" + std::to_string(world) + child);
   const std::string port = std::to_string(free_port());
   std::vector<pid_t> pids;
   std::vector<std::string> outs;
@@ -182,7 +262,8 @@ std::vector<std::string> launch(int world) {
       ::setenv("MASTER_ADDR", "127.0.0.1", 1);
       ::setenv("MASTER_PORT", port.c_str(), 1);
       ::setenv("ALX_SCALE_CHILD_OUT", outs.back().c_str(), 1);
-      ::execl("/proc/self/exe", "test_scale", "--gtest_filter=ScaleChild.Rank", static_cast<char*>(nullptr));
+      const std::string filter = "--gtest_filter=" + child;
+      ::execl("/proc/self/exe", "test_scale", filter.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
     pids.push_back(pid);
@@ -195,11 +276,34 @@ std::vector<std::string> launch(int world) {
   return outs;
 }
 
-void expect_params_near(const std::vector<float>& a, const std::vector<float>& b) {
+void expect_params_near(const std::vector<float>& a, const std::vector<float>& b,
+                        double tolerance = 2e-5, const std::string& what = "parameter") {
   ASSERT_EQ(a.size(), b.size());
   double worst = 0;
   for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(double(a[i]) - double(b[i])));
-  EXPECT_LT(worst, 2e-5) << "largest parameter difference";
+  EXPECT_LT(worst, tolerance) << "largest " << what << " difference";
+  std::printf("[ scale    ] largest %s difference %.3g over %zu values\n", what.c_str(), worst,
+              a.size());
+}
+
+void write_fit(std::ostream& f, const std::string& tag, const FitResults& r) {
+  write_line(f, tag + "_params", r.params);
+  write_line(f, tag + "_probs", r.probs);
+  write_line(f, tag + "_loss", r.loss);
+  write_line(f, tag + "_train_accuracy", r.train_accuracy);
+  write_line(f, tag + "_val_accuracy", r.val_accuracy);
+  write_line(f, tag + "_counts", r.counts);
+}
+
+FitResults read_fit(std::istream& f, const std::string& tag) {
+  FitResults r;
+  r.params = read_line<float>(f, tag + "_params");
+  r.probs = read_line<float>(f, tag + "_probs");
+  r.loss = read_line<double>(f, tag + "_loss");
+  r.train_accuracy = read_line<double>(f, tag + "_train_accuracy");
+  r.val_accuracy = read_line<double>(f, tag + "_val_accuracy");
+  r.counts = read_line<int64_t>(f, tag + "_counts");
+  return r;
 }
 
 }  // namespace
@@ -219,6 +323,18 @@ TEST(ScaleChild, Rank) {
   write_line(f, "kcenter_labeled", r.kcenter_labeled);
   write_line(f, "kcenter_cold", r.kcenter_cold);
   write_line(f, "params", r.params);
+}
+
+TEST(ScaleChild, Fit) {
+  const char* out = std::getenv("ALX_SCALE_CHILD_OUT");
+  if (!out) GTEST_SKIP() << "runs only as a rank started by Distributed.Trainer*";
+  auto comm = Communicator::create();
+  const FitResults adam = fit_through_trainer(comm, false);
+  const FitResults weighted = fit_through_trainer(comm, true);
+  comm->barrier();
+  std::ofstream f(out);
+  write_fit(f, "adam", adam);
+  write_fit(f, "weighted", weighted);
 }
 
 // ---- one process: streaming equals in-memory ------------------------------------
@@ -363,3 +479,55 @@ TEST_P(Distributed, SameSelectionAndModelAsOneProcess) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Ranks, Distributed, ::testing::Values(2, 3, 4));
+
+/// A data-parallel Trainer fits as one process does: batch size 7 over 2 and 3 ranks
+/// (unequal shards, and an empty shard of the last batch with 3), with augmentation,
+/// a held-out split, Adam, or balanced class weights with SGD and clipping.
+class DistributedTrainer : public ::testing::TestWithParam<int> {};
+
+TEST_P(DistributedTrainer, FitsAsOneProcess) {
+  FitResults want[2];
+  for (const bool weighted : {false, true}) {
+    want[weighted] = fit_through_trainer(nullptr, weighted);
+    EXPECT_EQ(want[weighted].counts[0], 37);  // 5 batches of 7, then 2
+    EXPECT_EQ(want[weighted].counts[1], 9);
+    // A world of one is one process, bit for bit.
+    const FitResults one =
+        fit_through_trainer(Communicator::create(DistributedOptions()), weighted);
+    EXPECT_EQ(one.params, want[weighted].params);
+    EXPECT_EQ(one.loss, want[weighted].loss);
+  }
+  EXPECT_LT(want[0].loss.back(), want[0].loss.front());
+  const auto outs = launch(GetParam(), "ScaleChild.Fit");
+  std::vector<FitResults> ranks[2];
+  for (const auto& path : outs) {
+    std::ifstream f(path);
+    ASSERT_TRUE(f.good()) << path;
+    for (const bool weighted : {false, true}) {
+      SCOPED_TRACE(path + (weighted ? ", weighted" : ", adam"));
+      const FitResults got = read_fit(f, weighted ? "weighted" : "adam");
+      const FitResults& w = want[weighted];
+      expect_params_near(got.params, w.params, 1e-4);
+      expect_params_near(got.probs, w.probs, 1e-4, "probability");
+      EXPECT_EQ(got.counts, w.counts);
+      ASSERT_EQ(got.loss.size(), w.loss.size());
+      for (size_t e = 0; e < w.loss.size(); ++e) {
+        EXPECT_NEAR(got.loss[e], w.loss[e], 1e-5) << "epoch " << e;
+        // Statistics over all ranks; a float difference may flip one borderline item.
+        EXPECT_NEAR(got.train_accuracy[e], w.train_accuracy[e], 1.0 / 37 + 1e-9) << "epoch " << e;
+        EXPECT_NEAR(got.val_accuracy[e], w.val_accuracy[e], 1.0 / 9 + 1e-9) << "epoch " << e;
+      }
+      ranks[weighted].push_back(got);
+    }
+  }
+  // Every rank ends with the same model and the same statistics.
+  for (const bool weighted : {false, true}) {
+    for (size_t r = 1; r < ranks[weighted].size(); ++r) {
+      EXPECT_EQ(ranks[weighted][r].params, ranks[weighted][0].params) << "rank " << r;
+      EXPECT_EQ(ranks[weighted][r].loss, ranks[weighted][0].loss) << "rank " << r;
+      EXPECT_EQ(ranks[weighted][r].val_accuracy, ranks[weighted][0].val_accuracy) << "rank " << r;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Ranks, DistributedTrainer, ::testing::Values(2, 3));

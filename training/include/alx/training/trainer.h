@@ -31,6 +31,9 @@
 // rank ends with (and evaluates with) are rank 0's, broadcast before each held-out pass
 // and at the end of the fit. A world of one (or no communicator) is plain one-process
 // training, bit for bit.
+// An error only one rank meets (an unreadable image in its shard) throws there; the other
+// ranks then fail at their next collective's timeout (DistributedOptions::timeout_s).
+// Ranks sharing a machine should share its cores: threads = cores / ranks per machine.
 #pragma once
 
 #include <alx/core/image_source.h>

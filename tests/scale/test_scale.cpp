@@ -327,8 +327,10 @@ TEST(ScaleChild, Rank) {
 
 TEST(ScaleChild, Fit) {
   const char* out = std::getenv("ALX_SCALE_CHILD_OUT");
-  if (!out) GTEST_SKIP() << "runs only as a rank started by Distributed.Trainer*";
+  if (!out) GTEST_SKIP() << "runs only as a rank started by DistributedTrainer.*";
   auto comm = Communicator::create();
+  ASSERT_EQ(comm->backend(), "gloo");
+  ASSERT_GT(comm->world_size(), 1);
   const FitResults adam = fit_through_trainer(comm, false);
   const FitResults weighted = fit_through_trainer(comm, true);
   comm->barrier();

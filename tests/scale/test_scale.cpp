@@ -211,6 +211,36 @@ FitResults fit_through_trainer(const std::shared_ptr<Communicator>& comm, bool w
   return out;
 }
 
+/// A ResNet-18 (BatchNorm: shard statistics, rank 0's running statistics) fitted for one
+/// epoch: sum and sum of squares of every parameter and buffer, then the held-out accuracy.
+std::vector<double> fit_batchnorm_model(const std::shared_ptr<Communicator>& comm) {
+  const auto images = fit_images();
+  std::vector<int64_t> idx;
+  std::vector<int> labels;
+  for (int64_t i = 0; i < kFitLabeled; ++i) {
+    idx.push_back(i);
+    labels.push_back(static_cast<int>(i % kFitClasses));
+  }
+  auto model = make_model(ModelOptions()
+                              .name("resnet18")
+                              .variant("small")
+                              .num_classes(kFitClasses)
+                              .image_size(kFitSide));
+  Trainer trainer(
+      TrainerOptions().epochs(1).batch_size(7).seed(4).threads(1).workers(1).validation_fraction(
+          0.2));
+  trainer.set_communicator(comm);
+  const TrainResult r = trainer.fit(*model, images, idx, labels);
+  std::vector<double> out;
+  for (const auto& kv : model->state()) {
+    const at::Tensor t = kv.second.detach().to(at::kDouble);
+    out.push_back(t.sum().item<double>());
+    out.push_back(t.square().sum().item<double>());
+  }
+  out.push_back(r.epochs.back().val_accuracy);
+  return out;
+}
+
 template <class T>
 void write_line(std::ostream& out, const std::string& name, const std::vector<T>& v) {
   out << name;
@@ -333,10 +363,12 @@ TEST(ScaleChild, Fit) {
   ASSERT_GT(comm->world_size(), 1);
   const FitResults adam = fit_through_trainer(comm, false);
   const FitResults weighted = fit_through_trainer(comm, true);
+  const std::vector<double> batchnorm = fit_batchnorm_model(comm);
   comm->barrier();
   std::ofstream f(out);
   write_fit(f, "adam", adam);
   write_fit(f, "weighted", weighted);
+  write_line(f, "batchnorm", batchnorm);
 }
 
 // ---- one process: streaming equals in-memory ------------------------------------
@@ -484,7 +516,8 @@ INSTANTIATE_TEST_SUITE_P(Ranks, Distributed, ::testing::Values(2, 3, 4));
 
 /// A data-parallel Trainer fits as one process does: batch size 7 over 2 and 3 ranks
 /// (unequal shards, and an empty shard of the last batch with 3), with augmentation,
-/// a held-out split, Adam, or balanced class weights with SGD and clipping.
+/// a held-out split, Adam, or balanced class weights with SGD and clipping. A BatchNorm
+/// model (not equal to one process: shard statistics) ends identical on every rank.
 class DistributedTrainer : public ::testing::TestWithParam<int> {};
 
 TEST_P(DistributedTrainer, FitsAsOneProcess) {
@@ -502,6 +535,7 @@ TEST_P(DistributedTrainer, FitsAsOneProcess) {
   EXPECT_LT(want[0].loss.back(), want[0].loss.front());
   const auto outs = launch(GetParam(), "ScaleChild.Fit");
   std::vector<FitResults> ranks[2];
+  std::vector<std::vector<double>> batchnorm;
   for (const auto& path : outs) {
     std::ifstream f(path);
     ASSERT_TRUE(f.good()) << path;
@@ -521,8 +555,14 @@ TEST_P(DistributedTrainer, FitsAsOneProcess) {
       }
       ranks[weighted].push_back(got);
     }
+    batchnorm.push_back(read_line<double>(f, "batchnorm"));
   }
-  // Every rank ends with the same model and the same statistics.
+  // Every rank ends with the same model and the same statistics; with BatchNorm too
+  // (rank 0's running statistics everywhere).
+  ASSERT_EQ(batchnorm.size(), outs.size());
+  EXPECT_GT(batchnorm[0].size(), 100u);
+  for (size_t r = 1; r < batchnorm.size(); ++r)
+    EXPECT_EQ(batchnorm[r], batchnorm[0]) << "rank " << r;
   for (const bool weighted : {false, true}) {
     for (size_t r = 1; r < ranks[weighted].size(); ++r) {
       EXPECT_EQ(ranks[weighted][r].params, ranks[weighted][0].params) << "rank " << r;

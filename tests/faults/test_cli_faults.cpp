@@ -198,11 +198,9 @@ TEST(CliFaults, SecondProcessOnOneStoreIsRefused) {
 
 // A full disk while `alx simulate` saves a round: the run stops with a message saying that
 // the store could not be written and that its previous state is intact, and it is.
-// DISABLED: the message and the store are right, but the process then dies with SIGSEGV in
-// HDF5's library shutdown (H5F__close_cb: the .tmp file whose close failed is still open).
-// Fix pending in Store::save (build the file in memory with the core driver, write it
-// ourselves); enable this test with it.
-TEST(CliFaults, DISABLED_FullDiskDuringASaveKeepsTheStoreAndSaysSo) {
+// (The process used to die afterwards with SIGSEGV in HDF5's library shutdown, which still
+// held the .tmp file whose close had failed; Store::save now builds the file in memory.)
+TEST(CliFaults, FullDiskDuringASaveKeepsTheStoreAndSaysSo) {
   TempDir dir;
   alx::test::write_text(dir.path() / "run.yaml", kConfig);
   ASSERT_EQ(wait_rc(spawn_alx(simulate_args(dir, "out") + " --rounds 2", dir.path() / "a")), 0)

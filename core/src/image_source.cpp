@@ -4,6 +4,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <optional>
@@ -120,21 +121,59 @@ std::string FileImageSource::describe(int64_t i) const {
   return (root_ / paths_[static_cast<std::size_t>(i)]).string();
 }
 
+/// The first `limit` bytes of item i's file (all of it with SIZE_MAX); never empty.
+std::vector<uint8_t> FileImageSource::read(int64_t i, const fs::path& file,
+                                           std::size_t limit) const {
+  std::ifstream in(file, std::ios::binary);
+  ALX_CHECK_IO(in.good(), "cannot open image '{}' (item {}): {}", file.string(), i,
+               fs::exists(file) ? "permission denied or not a file" : "no such file");
+  std::vector<uint8_t> bytes;
+  if (limit == SIZE_MAX) {
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  } else {
+    bytes.resize(limit);
+    in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(limit));
+    bytes.resize(static_cast<std::size_t>(in.gcount()));
+  }
+  ALX_CHECK_FORMAT(!bytes.empty(), "image '{}' (item {}) is an empty file", file.string(), i);
+  return bytes;
+}
+
+void FileImageSource::check_pixels(int64_t i, const fs::path& file,
+                                   const std::vector<uint8_t>& bytes) const {
+  if (auto wh = header_size(bytes)) {
+    const auto [w, h] = *wh;
+    ALX_CHECK_FORMAT(w > 0 && h > 0 && w <= options_.max_pixels / h,  // no w * h overflow
+                     "image '{}' (item {}) claims {}x{} pixels, above the limit of {} "
+                     "(max_pixels); refused before decoding",
+                     file.string(), i, w, h, options_.max_pixels);
+  }
+}
+
+void FileImageSource::check_header(int64_t i) const {
+  try {
+    const fs::path file = path(i);
+    // 64 KiB hold the header of nearly every file; a JPEG's frame header may follow large
+    // metadata segments, so read more while none is found and the file goes on.
+    std::size_t limit = std::size_t{64} << 10;
+    std::vector<uint8_t> bytes = read(i, file, limit);
+    while (!header_size(bytes) && bytes.size() == limit && limit < (std::size_t{1} << 20)) {
+      limit *= 4;
+      bytes = read(i, file, limit);
+    }
+    check_pixels(i, file, bytes);
+  } catch (const std::exception&) {
+    if (options_.on_error != OnError::kSkip) throw;
+    std::lock_guard<std::mutex> lock(mutex_);
+    skipped_.push_back(i);
+  }
+}
+
 cv::Mat FileImageSource::load(int64_t i) const {
   try {
     const fs::path file = path(i);
-    std::ifstream in(file, std::ios::binary);
-    ALX_CHECK_IO(in.good(), "cannot open image '{}' (item {}): {}", file.string(), i,
-                 fs::exists(file) ? "permission denied or not a file" : "no such file");
-    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    ALX_CHECK_FORMAT(!bytes.empty(), "image '{}' (item {}) is an empty file", file.string(), i);
-    if (auto wh = header_size(bytes)) {
-      const auto [w, h] = *wh;
-      ALX_CHECK_FORMAT(w > 0 && h > 0 && w <= options_.max_pixels / h,  // no w * h overflow
-                       "image '{}' (item {}) claims {}x{} pixels, above the limit of {} "
-                       "(FileImageOptions::max_pixels); refused before decoding",
-                       file.string(), i, w, h, options_.max_pixels);
-    }
+    const std::vector<uint8_t> bytes = read(i, file, SIZE_MAX);
+    check_pixels(i, file, bytes);
     cv::Mat img = cv::imdecode(bytes, imread_flags(options_.color));
     ALX_CHECK_FORMAT(!img.empty(), "cannot decode image '{}' (item {}): not an image OpenCV reads",
                      file.string(), i);

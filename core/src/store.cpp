@@ -327,24 +327,53 @@ std::pair<uint32_t, uint64_t> file_crc(int fd, uint64_t offset) {
   return {static_cast<uint32_t>(crc), total};
 }
 
-/// Writes the seal into the user block of a closed store file.
-void seal(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-  ALX_CHECK_IO(fd >= 0, "cannot reopen '{}' to seal it: {}", path, std::strerror(errno));
-  std::string header;
-  try {
-    const auto [crc, size] = file_crc(fd, kSealBytes);
-    header = fmt::format("{}size {}\ncrc32 {:08x}\n", kSealMagic, size, crc);
-  } catch (...) {
-    ::close(fd);
-    throw;
+/// The seal of an HDF5 image (the bytes after the user block).
+std::string seal_of(const std::vector<char>& image) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  constexpr std::size_t kChunk = std::size_t{1} << 30;  // crc32 takes a 32-bit length
+  for (std::size_t at = 0; at < image.size(); at += kChunk) {
+    const std::size_t n = std::min(kChunk, image.size() - at);
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(image.data() + at), static_cast<uInt>(n));
   }
+  std::string header = fmt::format("{}size {}\ncrc32 {:08x}\n", kSealMagic, image.size(),
+                                   static_cast<uint32_t>(crc));
   header.resize(kSealBytes, '\0');
-  const bool ok =
-      ::pwrite(fd, header.data(), header.size(), 0) == static_cast<ssize_t>(header.size());
+  return header;
+}
+
+/// write(2) until all of [p, p + n) is written; false with errno set on failure (a file-size
+/// limit gives EFBIG, a full disk ENOSPC, both possibly after a short write).
+bool write_all(int fd, const char* p, std::size_t n) {
+  while (n > 0) {
+    const ssize_t w = ::write(fd, p, std::min<std::size_t>(n, std::size_t{1} << 30));
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) return false;
+    if (w == 0) {
+      errno = ENOSPC;
+      return false;
+    }
+    p += w;
+    n -= static_cast<std::size_t>(w);
+  }
+  return true;
+}
+
+/// Writes seal + image to `path` (created or truncated) and fsyncs it. Every failure is an
+/// alx::IoError naming the file and the reason; the caller removes the file then.
+void write_sealed(const std::string& path, const std::vector<char>& image) {
+  const std::string header = seal_of(image);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  ALX_CHECK_IO(fd >= 0, "cannot create '{}': {}", path, std::strerror(errno));
+  const char* failed = nullptr;
+  if (!write_all(fd, header.data(), header.size()) || !write_all(fd, image.data(), image.size()))
+    failed = "write";
+  else if (::fsync(fd) != 0)
+    failed = "fsync";
   const int err = errno;
-  ::close(fd);
-  ALX_CHECK_IO(ok, "cannot seal '{}': {}", path, std::strerror(err));
+  if (::close(fd) != 0 && !failed) {
+    ALX_THROW(IoError, "cannot close '{}': {}", path, std::strerror(errno));
+  }
+  if (failed) ALX_THROW(IoError, "cannot {} '{}': {}", failed, path, std::strerror(err));
 }
 
 /// Checks the seal of a store file; returns false for an unsealed (older) store. Throws
@@ -380,12 +409,18 @@ bool check_seal(const std::string& path) {
   return true;
 }
 
-void write_file(const std::string& path, const Pool& pool, const std::vector<RoundRecord>& rounds,
-                const std::map<std::string, StoredArray>& arrays,
-                const std::map<std::string, std::string>& meta) {
+/// The store's HDF5 part, built in memory by HDF5's core driver without a backing store: the
+/// bytes that follow the seal on disk. HDF5 never touches the disk here, so a full disk cannot
+/// leave it holding a file whose close failed (its library shutdown then crashed on it).
+std::vector<char> build_image(const std::string& path, const Pool& pool,
+                              const std::vector<RoundRecord>& rounds,
+                              const std::map<std::string, StoredArray>& arrays,
+                              const std::map<std::string, std::string>& meta) {
   H5::FileCreatPropList fcpl;
-  fcpl.setUserblock(kSealBytes);  // filled by seal() once HDF5 has closed the file
-  H5::H5File file(path, H5F_ACC_TRUNC, fcpl);
+  fcpl.setUserblock(kSealBytes);  // the image's addresses count from the end of the user block
+  H5::FileAccPropList fapl;
+  fapl.setCore(std::size_t{1} << 20, false);
+  H5::H5File file(path, H5F_ACC_TRUNC, fcpl, fapl);  // the name only; nothing is created
   write_attr(file, "alx_format", kFormat);
   write_attr_num<int32_t>(file, "alx_version", Store::kFormatVersion);
   write_attr_num<int64_t>(file, "checksum", pool_checksum(pool));
@@ -401,8 +436,25 @@ void write_file(const std::string& path, const Pool& pool, const std::vector<Rou
   }
   H5::Group mg = file.createGroup("/meta");
   for (const auto& [k, v] : meta) write_attr(mg, k, v);
+  ag.close();
+  mg.close();
   file.flush(H5F_SCOPE_GLOBAL);
-  file.close();  // throws if the last writes fail (the destructor would swallow it)
+  const ssize_t size = H5Fget_file_image(file.getId(), nullptr, 0);
+  ALX_CHECK_IO(size > 0, "HDF5 could not build the image of '{}' in memory", path);
+  std::vector<char> image(static_cast<std::size_t>(size));
+  ALX_CHECK_IO(H5Fget_file_image(file.getId(), image.data(), image.size()) == size,
+               "HDF5 could not copy the image of '{}' out of memory", path);
+  file.close();
+  // HDF5 1.10 returns the file from its superblock on, without the user block. Should a
+  // version return the (empty) user block too, drop it: on disk the seal takes its place.
+  const auto signature_at = [&](std::size_t at) {
+    return image.size() >= at + sizeof kHdf5Signature &&
+           std::memcmp(image.data() + at, kHdf5Signature, sizeof kHdf5Signature) == 0;
+  };
+  if (!signature_at(0) && signature_at(kSealBytes))
+    image.erase(image.begin(), image.begin() + kSealBytes);
+  ALX_CHECK_IO(signature_at(0), "HDF5's image of '{}' does not start with its signature", path);
+  return image;
 }
 
 }  // namespace
@@ -658,25 +710,24 @@ std::optional<std::string> Store::meta(const std::string& key) const {
 
 void Store::save() {
   const std::string tmp = path_ + ".tmp";
+  std::error_code ec;
+  fs::remove(tmp, ec);  // a leftover of a killed run; HDF5 would read it in before truncating
   H5::Exception::dontPrint();
   try {
-    write_file(tmp, pool_, rounds_, arrays_, meta_);
-    seal(tmp);
+    // First the whole file in memory, then one plain write: a full disk fails in our write
+    // loop (an IoError), never inside HDF5.
+    write_sealed(tmp, build_image(tmp, pool_, rounds_, arrays_, meta_));
   } catch (const H5::Exception& e) {
-    std::error_code ec;
     fs::remove(tmp, ec);
     ALX_THROW(IoError,
-              "could not write store '{}' ({}: {}; disk full or not writable?); the previous "
-              "state in '{}' is intact",
+              "could not write store '{}' ({}: {}; out of memory?); the previous state in '{}' "
+              "is intact",
               path_, e.getFuncName(), e.getDetailMsg(), path_);
   } catch (const IoError& e) {
-    std::error_code ec;
     fs::remove(tmp, ec);
     ALX_THROW(IoError, "could not write store '{}' ({}); the previous state in '{}' is intact",
               path_, e.what(), path_);
   }
-  fsync_path(tmp, false);
-  std::error_code ec;
   if (fs::exists(path_)) {
     const std::string bak = path_ + ".bak";
     fs::remove(bak, ec);

@@ -1,6 +1,7 @@
 // The subcommands of the `alx` program and what they share.
 #pragma once
 
+#include <alx/core/image_source.h>
 #include <alx/core/store.h>
 #include <alx/training/loop.h>
 
@@ -29,6 +30,7 @@ struct RoundArgs {
   std::string out;
   std::string store;                  ///< "" = <out>/store.h5
   std::vector<std::string> classes;   ///< fixed class list (unknown labels are errors)
+  long long max_pixels = kDefaultMaxPixels;  ///< images claiming more pixels are refused
 };
 
 struct StatusArgs {

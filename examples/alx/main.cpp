@@ -48,6 +48,9 @@ int main(int argc, char** argv) {
   r->add_option("--config", rnd.config, "YAML configuration (model, trainer, augment, loop)")->check(CLI::ExistingFile);
   r->add_option("--batch", rnd.batch, "items in the next batch")->check(CLI::PositiveNumber);
   r->add_option("--classes", rnd.classes, "fixed class list: a label outside it is an error")->delimiter(',');
+  r->add_option("--max-pixels", rnd.max_pixels,
+                "refuse images whose header claims more pixels (default 2^28), before decoding")
+      ->check(CLI::PositiveNumber);
   r->add_option("--store", rnd.store, "the project's store (default: <out>/store.h5)");
   r->add_option("--out", rnd.out, "output folder: next_batch.json, next_batch.csv (+ .xml for CVAT)")->required();
 

@@ -62,27 +62,36 @@ Export read_export(const RoundArgs& a) {
   Export e;
   e.format = a.format.empty() ? detect_format(a.export_file) : a.format;
   if (e.format == "labelstudio") {
-    auto ls = io::read_label_studio(a.export_file, io::LabelStudioOptions().images_root(a.images).classes(a.classes));
+    auto ls = io::read_label_studio(
+        a.export_file,
+        io::LabelStudioOptions().images_root(a.images).classes(a.classes).max_pixels(a.max_pixels));
     e.dataset = std::move(ls.dataset);
     e.image_refs = std::move(ls.image_refs);
     e.sizes = std::move(ls.sizes);
     e.ls_names = ls.names;
     for (auto& p : ls.predictions) e.predicted.push_back(p ? p->objects : std::vector<Object>{});
   } else if (e.format == "cvat") {
-    auto cv = io::read_cvat(a.export_file, io::CvatOptions().images_root(a.images).classes(a.classes));
+    auto cv = io::read_cvat(
+        a.export_file,
+        io::CvatOptions().images_root(a.images).classes(a.classes).max_pixels(a.max_pixels));
     e.dataset = std::move(cv.dataset);
     e.image_refs = std::move(cv.names);
     e.sizes = std::move(cv.sizes);
   } else if (e.format == "coco") {
-    auto co = io::read_coco(a.export_file, io::CocoOptions().images_root(a.images).classes(a.classes));
+    auto co = io::read_coco(
+        a.export_file,
+        io::CocoOptions().images_root(a.images).classes(a.classes).max_pixels(a.max_pixels));
     e.dataset = std::move(co.dataset);
     e.coco_ids = std::move(co.ids);
     e.sizes = std::move(co.sizes);
   } else if (e.format == "folder") {
-    e.dataset = io::read_folder_tree(a.export_file);
+    io::FolderOptions o;
+    o.images.max_pixels = a.max_pixels;
+    e.dataset = io::read_folder_tree(a.export_file, o);
   } else {
     io::CsvOptions o;
     o.images_root = a.images;
+    o.images.max_pixels = a.max_pixels;
     e.dataset = io::read_csv(a.export_file, o);
   }
   ALX_CHECK(e.dataset.pool.size() > 0, "export '{}' holds no images", a.export_file);
@@ -234,6 +243,10 @@ int round(const RoundArgs& a) {
             a.export_file);
   ALX_CHECK(e.dataset.pool.num_unlabeled() > 0, "export '{}' has no unlabeled images left to pick from",
             a.export_file);
+  // Image headers (missing files, more pixels than --max-pixels) are checked now, not when
+  // training meets them, so that such an image stops the round before the store is touched.
+  if (const auto* files = dynamic_cast<const FileImageSource*>(e.dataset.images.get()))
+    for (int64_t i = 0; i < files->size(); ++i) files->check_header(i);
 
   Store store = fs::exists(store_path) ? Store::open(store_path) : Store::create(store_path, e.dataset.pool);
   store.pool() = merge_with_store(e.dataset.pool, store, a.export_file);

@@ -90,6 +90,13 @@ TEST(Config, WrongTypeAndRange) {
   EXPECT_EQ(error_of("train:\n  mean: 0.5\n"), "run.yaml:2: train.mean: expected a list of numbers");
   EXPECT_EQ(error_of("train:\n  optim: {lr: -1}\n"),
             "run.yaml:2: train.optim.lr: value -1 is out of range (0, inf]");
+  // Integers beyond any integer type are refused before a conversion (found by fuzz_config).
+  EXPECT_EQ(error_of("train:\n  epochs: 268435e56\n"),
+            "run.yaml:2: train.epochs: expected an integer, got '268435e56'");
+  EXPECT_EQ(error_of("train:\n  epochs: -1e30\n"),
+            "run.yaml:2: train.epochs: expected an integer, got '-1e30'");
+  EXPECT_EQ(error_of("train:\n  epochs: 4294967297\n"),
+            "run.yaml:2: train.epochs: expected an integer, got '4294967297'");
 }
 
 TEST(Config, MalformedYamlNamesFileAndLine) {

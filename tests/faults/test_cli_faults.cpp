@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <random>
@@ -198,11 +199,9 @@ TEST(CliFaults, SecondProcessOnOneStoreIsRefused) {
 
 // A full disk while `alx simulate` saves a round: the run stops with a message saying that
 // the store could not be written and that its previous state is intact, and it is.
-// DISABLED: the message and the store are right, but the process then dies with SIGSEGV in
-// HDF5's library shutdown (H5F__close_cb: the .tmp file whose close failed is still open).
-// Fix pending in Store::save (build the file in memory with the core driver, write it
-// ourselves); enable this test with it.
-TEST(CliFaults, DISABLED_FullDiskDuringASaveKeepsTheStoreAndSaysSo) {
+// (The process used to die afterwards with SIGSEGV in HDF5's library shutdown, which still
+// held the .tmp file whose close had failed; Store::save now builds the file in memory.)
+TEST(CliFaults, FullDiskDuringASaveKeepsTheStoreAndSaysSo) {
   TempDir dir;
   alx::test::write_text(dir.path() / "run.yaml", kConfig);
   ASSERT_EQ(wait_rc(spawn_alx(simulate_args(dir, "out") + " --rounds 2", dir.path() / "a")), 0)
@@ -229,4 +228,65 @@ TEST(CliFaults, DISABLED_FullDiskDuringASaveKeepsTheStoreAndSaysSo) {
   ASSERT_EQ(wait_rc(spawn_alx(simulate_args(dir, "out") + " --rounds 4", dir.path() / "c")), 0)
       << slurp(dir.path() / "c.err");
   EXPECT_EQ(Store::open(path).last_round(), 4);
+}
+
+// `alx round --max-pixels N` reaches the reader: an image whose header claims more pixels
+// (or, without the flag, a pixel bomb over the default 2^28) stops the round with exit code
+// != 0 and one line naming the file and the item, before the store is touched.
+TEST(CliFaults, RoundObeysMaxPixels) {
+  TempDir dir;
+  // Eight 40x30 images (1200 pixels), four of them labeled, in a Label Studio export.
+  std::string tasks;
+  for (int i = 0; i < 8; ++i) {
+    const std::string name = "img" + std::to_string(i) + ".png";
+    alx::test::write_pattern_image(dir.path() / "images" / name, 40, 30, 3, 40 * i);
+    std::string annotations;
+    if (i < 4)
+      annotations = R"([{"result": [{"from_name": "choice", "to_name": "image", "type": "choices",
+                         "value": {"choices": [")" +
+                    std::string(i % 2 ? "cat" : "dog") + R"("]}}]}])";
+    tasks += std::string(i ? ",\n" : "") + R"({"id": )" + std::to_string(i + 1) +
+             R"(, "data": {"image": ")" + name + R"("}, "annotations": )" +
+             (annotations.empty() ? "[]" : annotations) + "}";
+  }
+  alx::test::write_text(dir.path() / "export.json", "[" + tasks + "]");
+  alx::test::write_text(dir.path() / "run.yaml",
+                        "trainer: {epochs: 1, batch_size: 4, threads: 1, workers: 1}\n"
+                        "predictor: {threads: 1}\n");
+  const std::string store = dir.str("out/store.h5");
+  const auto round_args = [&](const std::string& extra) {
+    return "round --export '" + dir.str("export.json") + "' --images '" + dir.str("images") +
+           "' --config '" + dir.str("run.yaml") + "' --batch 2 --out '" + dir.str("out") + "' " +
+           extra;
+  };
+  const auto expect_refused = [&](const std::string& log, const std::string& file,
+                                  const std::vector<std::string>& fragments) {
+    const std::string err = slurp(dir.path() / (log + ".err"));
+    EXPECT_NE(err.find(file), std::string::npos) << err;
+    for (const auto& f : fragments) EXPECT_NE(err.find(f), std::string::npos) << err;
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << "not one line: " << err;
+  };
+
+  // No store yet: a refused round does not create one.
+  EXPECT_NE(wait_rc(spawn_alx(round_args("--max-pixels 1000"), dir.path() / "a")), 0);
+  expect_refused("a", dir.str("images/img0.png"), {"item 0", "40x30", "limit of 1000"});
+  EXPECT_FALSE(fs::exists(store));
+
+  // With room for 1200 pixels the round runs and records itself in the store.
+  ASSERT_EQ(wait_rc(spawn_alx(round_args("--max-pixels 1200"), dir.path() / "b")), 0)
+      << slurp(dir.path() / "b.err");
+  ASSERT_TRUE(fs::exists(store));
+  const std::string before = slurp(store);
+
+  // An existing store is left byte for byte as it was.
+  EXPECT_NE(wait_rc(spawn_alx(round_args("--max-pixels 1000"), dir.path() / "c")), 0);
+  expect_refused("c", dir.str("images/img0.png"), {"item 0", "limit of 1000"});
+  EXPECT_EQ(slurp(store), before);
+
+  // A pixel bomb among the unlabeled images is refused under the default limit.
+  alx::test::write_pixel_bomb(dir.path() / "images/img6.png", 30000, 30000);
+  EXPECT_NE(wait_rc(spawn_alx(round_args(""), dir.path() / "d")), 0);
+  expect_refused("d", dir.str("images/img6.png"), {"item 6", "30000x30000", "before decoding"});
+  EXPECT_EQ(slurp(store), before);
+  EXPECT_FALSE(fs::exists(store + ".tmp"));
 }

@@ -2,6 +2,7 @@
 // a symlink inside the root pointing outside) are refused before anything is opened, and
 // images whose header claims enormous dimensions are refused before decoding. Every
 // refusal names the file and the item.
+#include <alx/core/config.h>
 #include <alx/core/error.h>
 #include <alx/core/image_source.h>
 #include <alx/core/io/coco.h>
@@ -11,6 +12,10 @@
 #include <alx/core/io/label_studio.h>
 
 #include <gtest/gtest.h>
+#include <opencv2/imgcodecs.hpp>
+
+#include <functional>
+#include <memory>
 
 #include "alx_test_util.h"
 
@@ -51,16 +56,6 @@ void expect_refusal(F&& f, const std::vector<std::string>& fragments) {
   }
 }
 
-/// A PNG whose header claims width x height (the pixels are never there).
-void write_png_header(const fs::path& p, uint32_t width, uint32_t height) {
-  std::string b = "\x89PNG\r\n\x1a\n";
-  b += std::string("\0\0\0\x0dIHDR", 8);
-  for (uint32_t v : {width, height})
-    for (int s = 24; s >= 0; s -= 8) b += static_cast<char>((v >> s) & 0xff);
-  b += std::string("\x08\x02\0\0\0\0\0\0\0", 9);
-  write_text(p, b);
-}
-
 }  // namespace
 
 TEST(Hostile, FileImageSourceRefusesEveryEscape) {
@@ -79,7 +74,7 @@ TEST(Hostile, LabelStudioRefusesEveryEscape) {
   Tree t;
   // A bare "/<p>" is a path on the Label Studio server and maps to <p> under the root (not
   // an escape); Label Studio's local-files URL carries absolute paths.
-  for (const std::string rel :
+  for (const std::string& rel :
        {std::string("../secret.png"), "/data/local-files/?d=" + t.secret.string(),
         std::string("link.png")}) {
     SCOPED_TRACE(rel);
@@ -157,21 +152,17 @@ TEST(Hostile, FolderTreeRefusesSymlinksOutside) {
 }
 
 // Enormous dimensions in a header: refused before decoding, with the limit configurable
-// where the reader takes FileImageOptions (CSV, folder tree) and the default limit
-// (2^28 pixels) everywhere else.
+// in every reader (FileImageOptions for CSV and folder tree, `max_pixels` for Label Studio,
+// CVAT and COCO); the default limit is 2^28 pixels.
 TEST(Hostile, EnormousImagesAreRefusedBeforeDecoding) {
   TempDir dir;
-  write_png_header(dir.path() / "root/bomb.png", 30000, 30000);  // 900 M pixels
+  alx::test::write_pixel_bomb(dir.path() / "root/bomb.png", 30000, 30000);  // 900 M pixels
   alx::test::write_pattern_image(dir.path() / "root/small.png", 40, 30);
 
-  // FileImageSource with its default limit, and a reader on top of it.
-  expect_refusal([&] { alx::FileImageSource(dir.path() / "root", {"bomb.png"}).load(0); },
-                 {"bomb.png", "item 0", "30000x30000", "max_pixels"});
-  write_text(dir.path() / "export.json", R"([{"id": 3, "data": {"image": "bomb.png"}}])");
-  const auto ls = alx::io::read_label_studio(
-      dir.str("export.json"), alx::io::LabelStudioOptions().images_root(dir.str("root")));
-  expect_refusal([&] { ls.dataset.images->load(0); },
-                 {"bomb.png", "item 0", "refused before decoding"});
+  // FileImageSource with its default limit; check_header refuses it as load() does.
+  const alx::FileImageSource bomb(dir.path() / "root", {"bomb.png"});
+  expect_refusal([&] { bomb.load(0); }, {"bomb.png", "item 0", "30000x30000", "max_pixels"});
+  expect_refusal([&] { bomb.check_header(0); }, {"bomb.png", "item 0", "30000x30000"});
 
   // The CSV reader passes its own limit through: 40x30 = 1200 pixels > 1000.
   write_text(dir.path() / "t.csv", "image,label\nsmall.png,cat\n");
@@ -183,8 +174,88 @@ TEST(Hostile, EnormousImagesAreRefusedBeforeDecoding) {
   options.images.max_pixels = 1200;
   EXPECT_FALSE(alx::io::read_csv(dir.str("t.csv"), options).images->load(0).empty());
 
+  // A JPEG whose frame header follows 120 KB of metadata: check_header reads on to find it.
+  std::vector<uint8_t> jpeg;
+  cv::imencode(".jpg", cv::Mat(30, 40, CV_8UC3, cv::Scalar(9, 8, 7)), jpeg);
+  for (int k = 0; k < 2; ++k) {  // two APP15 segments of 60000 bytes after SOI
+    std::vector<uint8_t> app = {0xFF, 0xEF, 60000 >> 8, 60000 & 0xFF};
+    app.resize(2 + 60000, 0x20);
+    jpeg.insert(jpeg.begin() + 2, app.begin(), app.end());
+  }
+  write_text(dir.path() / "root/meta.jpg", std::string(jpeg.begin(), jpeg.end()));
+  alx::FileImageOptions limit_1000;
+  limit_1000.max_pixels = 1000;
+  const alx::FileImageSource meta(dir.path() / "root", {"meta.jpg"}, limit_1000);
+  expect_refusal([&] { meta.check_header(0); }, {"meta.jpg", "item 0", "40x30", "limit of 1000"});
+  EXPECT_NO_THROW(alx::FileImageSource(dir.path() / "root", {"meta.jpg"}).check_header(0));
+
   // Width x height that overflows 64 bits is refused too (found by fuzz_image).
-  write_png_header(dir.path() / "root/overflow.png", 0xFFFFFFF0u, 0xFFFFFFF0u);
+  alx::test::write_pixel_bomb(dir.path() / "root/overflow.png", 0xFFFFFFF0u, 0xFFFFFFF0u);
   expect_refusal([&] { alx::FileImageSource(dir.path() / "root", {"overflow.png"}).load(0); },
                  {"overflow.png", "max_pixels"});
+}
+
+// Label Studio, CVAT and COCO take the limit as `max_pixels` and hand it to their image
+// source: each export lists small.png (40x30, item 0) and bomb.png (item 1).
+TEST(Hostile, LabelStudioCvatAndCocoTakeThePixelLimit) {
+  TempDir dir;
+  alx::test::write_pixel_bomb(dir.path() / "root/bomb.png", 30000, 30000);
+  alx::test::write_pattern_image(dir.path() / "root/small.png", 40, 30);
+  const std::string root = dir.str("root");
+  write_text(
+      dir.path() / "export.json",
+      R"([{"id": 3, "data": {"image": "small.png"}}, {"id": 4, "data": {"image": "bomb.png"}}])");
+  write_text(dir.path() / "annotations.xml",
+             "<annotations><version>1.1</version>"
+             "<image id=\"0\" name=\"small.png\" width=\"40\" height=\"30\"/>"
+             "<image id=\"1\" name=\"bomb.png\" width=\"30000\" height=\"30000\"/></annotations>");
+  write_text(dir.path() / "instances.json",
+             R"({"images": [{"id": 1, "file_name": "small.png", "width": 40, "height": 30},
+                            {"id": 2, "file_name": "bomb.png", "width": 30000, "height": 30000}],
+                 "categories": [{"id": 1, "name": "cat"}], "annotations": []})");
+  // Reads the export with that limit (0: the reader's default) and returns its images.
+  const std::vector<
+      std::pair<std::string, std::function<std::shared_ptr<const alx::ImageSource>(int64_t)>>>
+      readers = {
+          {"labelstudio",
+           [&](int64_t max) {
+             alx::io::LabelStudioOptions o;
+             o.images_root(root);
+             if (max) o.max_pixels(max);
+             return alx::io::read_label_studio(dir.str("export.json"), o).dataset.images;
+           }},
+          {"cvat",
+           [&](int64_t max) {
+             alx::io::CvatOptions o;
+             o.images_root(root);
+             if (max) o.max_pixels(max);
+             return alx::io::read_cvat(dir.str("annotations.xml"), o).dataset.images;
+           }},
+          {"coco",
+           [&](int64_t max) {
+             alx::io::CocoOptions o;
+             o.images_root(root);
+             if (max) o.max_pixels(max);
+             return alx::io::read_coco(dir.str("instances.json"), o).dataset.images;
+           }},
+      };
+  for (const auto& [name, read] : readers) {
+    SCOPED_TRACE(name);
+    const auto defaults = read(0);
+    expect_refusal([&] { defaults->load(1); },
+                   {"bomb.png", "item 1", "30000x30000", "limit of 268435456", "before decoding"});
+    EXPECT_FALSE(defaults->load(0).empty());
+    // 40x30 = 1200 pixels: refused under 1000, read under 1200.
+    const auto small_limit = read(1000);
+    expect_refusal([&] { small_limit->load(0); },
+                   {"small.png", "item 0", "40x30", "limit of 1000"});
+    EXPECT_FALSE(read(1200)->load(0).empty());
+  }
+  // The option reaches YAML configs (and Python keyword arguments) through `visit`, checked.
+  alx::io::CvatOptions from_yaml;
+  alx::config::read_into(alx::config::load_string("max_pixels: 5000\n"), from_yaml, {"t.yaml", ""});
+  EXPECT_EQ(from_yaml.max_pixels(), 5000);
+  EXPECT_THROW(alx::config::read_into(alx::config::load_string("max_pixels: 0\n"), from_yaml,
+                                      {"t.yaml", ""}),
+               alx::ConfigError);
 }

@@ -33,7 +33,9 @@ if [[ -d "$regressions" ]] && compgen -G "$regressions/*" >/dev/null; then
     echo "a regression input fails again"; "$fuzzer" "${limits[@]}" "$regressions"/*; exit 1; }
 fi
 
-echo "== fuzzing $(basename "$fuzzer") for ${seconds}s from $(ls "$work/corpus" | wc -l) inputs"
+corpus_before=$(find "$work/corpus" -type f | wc -l)
+artifacts_before=$(find "$work/artifacts" -type f | wc -l)
+echo "== fuzzing $(basename "$fuzzer") for ${seconds}s from $corpus_before inputs"
 log="$work/last.log"
 set +e
 "$fuzzer" "${limits[@]}" -max_total_time="$seconds" -print_final_stats=1 \
@@ -41,6 +43,12 @@ set +e
 rc=$?
 set -e
 grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|stat::new_units_added)|Done [0-9]+ runs" "$log" || true
+# One line to collect into a table (scripts/fuzz.sh does): runs, seconds, corpus, findings.
+runs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+).*/\1/p' "$log" | tail -n1)
+secs=$(sed -nE 's/.*Done [0-9]+ runs in ([0-9]+) second.*/\1/p' "$log" | tail -n1)
+echo "== summary $(basename "$fuzzer") runs=${runs:-?} seconds=${secs:-?}" \
+  "corpus=$corpus_before->$(find "$work/corpus" -type f | wc -l)" \
+  "findings=$(($(find "$work/artifacts" -type f | wc -l) - artifacts_before)) rc=$rc"
 if ((rc != 0)); then
   tail -n 60 "$log"
   echo "FINDING: $(basename "$fuzzer") failed (rc $rc); inputs in $work/artifacts"

@@ -82,3 +82,35 @@ def test_bad_batches_are_refused(tmp_path):
     with pytest.raises(ValueError, match="x"):
         alx.write_label_studio_tasks(str(tmp_path / "t.json"), batch)
     assert not (tmp_path / "t.json").exists()
+
+
+def write_png(path, width, height):
+    """A real RGB PNG, written without any imaging library."""
+    import struct
+    import zlib
+
+    def chunk(tag, data):
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    rows = b"".join(b"\x00" + bytes((x * 7 + y * 3) % 256 for x in range(width) for _ in range(3))
+                    for y in range(height))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def test_readers_take_the_pixel_limit(tmp_path):
+    write_png(tmp_path / "small.png", 40, 30)  # 1200 pixels
+    (tmp_path / "ls.json").write_text(json.dumps([{"id": 1, "data": {"image": "small.png"}}]))
+    (tmp_path / "cvat.xml").write_text('<annotations><version>1.1</version>'
+                                       '<image id="0" name="small.png" width="40" height="30"/></annotations>')
+    (tmp_path / "coco.json").write_text(json.dumps({
+        "images": [{"id": 1, "file_name": "small.png", "width": 40, "height": 30}],
+        "categories": [{"id": 1, "name": "cat"}], "annotations": []}))
+    root = str(tmp_path)
+    readers = [lambda m: alx.read_label_studio(str(tmp_path / "ls.json"), images_root=root, max_pixels=m),
+               lambda m: alx.read_cvat(str(tmp_path / "cvat.xml"), images_root=root, max_pixels=m),
+               lambda m: alx.read_coco(str(tmp_path / "coco.json"), images_root=root, max_pixels=m)]
+    for read in readers:
+        with pytest.raises(ValueError, match=r"small\.png.*limit of 1000"):
+            read(1000).dataset.images.load(0)
+        assert read(1200).dataset.images.load(0).shape[:2] == (30, 40)

@@ -5,12 +5,14 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
+#include <unistd.h>
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <unistd.h>
+#include <vector>
 
 namespace alx::test {
 
@@ -59,6 +61,18 @@ inline cv::Mat write_pattern_image(const std::filesystem::path& p, int width, in
   std::filesystem::create_directories(p.parent_path());
   if (!cv::imwrite(p.string(), img)) throw std::runtime_error("cannot write " + p.string());
   return img;
+}
+
+/// A pixel bomb: a real 2x2 PNG whose header (IHDR) is edited to claim width x height pixels.
+/// A reader that trusted the header would allocate width * height * 3 bytes before decoding.
+inline void write_pixel_bomb(const std::filesystem::path& p, uint32_t width, uint32_t height) {
+  std::vector<uint8_t> bytes;
+  cv::imencode(".png", cv::Mat(2, 2, CV_8UC3, cv::Scalar(1, 2, 3)), bytes);
+  for (int k = 0; k < 4; ++k) {
+    bytes[16 + k] = static_cast<uint8_t>(width >> (24 - 8 * k));
+    bytes[20 + k] = static_cast<uint8_t>(height >> (24 - 8 * k));
+  }
+  write_text(p, std::string(bytes.begin(), bytes.end()));
 }
 
 /// Runs a shell command, returns its exit status.

@@ -385,7 +385,8 @@ CocoExport read_coco(const std::string& path, const CocoOptions& options) {
   }
 
   auto notes = std::move(out.dataset.notes);
-  out.dataset = detail::make_dataset(labels.schema(), ids, item_labels, std::move(item_objects), root, path);
+  out.dataset = detail::make_dataset(labels.schema(), ids, item_labels, std::move(item_objects),
+                                     root, path, options.max_pixels());
   out.dataset.notes = std::move(notes);
   return out;
 }

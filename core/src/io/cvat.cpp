@@ -261,7 +261,8 @@ CvatExport read_cvat(const std::string& path, const CvatOptions& options) {
         "label '{}' is used {} time(s) but not declared in <labels>; added as a class", l, count));
 
   auto notes = std::move(out.dataset.notes);
-  out.dataset = detail::make_dataset(labels.schema(), ids, item_labels, std::move(item_objects), root, path);
+  out.dataset = detail::make_dataset(labels.schema(), ids, item_labels, std::move(item_objects),
+                                     root, path, options.max_pixels());
   out.dataset.notes = std::move(notes);
   return out;
 }

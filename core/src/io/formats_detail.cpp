@@ -138,9 +138,10 @@ float checked_coordinate(double value, const std::string& file, const std::strin
   return static_cast<float>(value);
 }
 
-Dataset make_dataset(const Schema& schema, std::vector<std::string> ids, const std::vector<int>& labels,
-                     std::vector<std::vector<Object>> objects, const std::filesystem::path& root,
-                     const std::string& source) {
+Dataset make_dataset(const Schema& schema, std::vector<std::string> ids,
+                     const std::vector<int>& labels, std::vector<std::vector<Object>> objects,
+                     const std::filesystem::path& root, const std::string& source,
+                     int64_t max_pixels) {
   Pool pool(schema, ids);
   std::vector<int64_t> idx;
   std::vector<int> lab;
@@ -155,7 +156,9 @@ Dataset make_dataset(const Schema& schema, std::vector<std::string> ids, const s
   pool.add_labels(idx, lab, 0);
   Dataset ds;
   ds.pool = std::move(pool);
-  ds.images = std::make_shared<FileImageSource>(root, std::move(ids));
+  FileImageOptions image_options;
+  image_options.max_pixels = max_pixels;
+  ds.images = std::make_shared<FileImageSource>(root, std::move(ids), image_options);
   ds.source = source;
   return ds;
 }

@@ -70,9 +70,11 @@ float checked_coordinate(double value, const std::string& file, const std::strin
                          const char* what);
 
 /// The Dataset a reader returns: item i has id ids[i], the class labels[i] (-1: none;
-/// labels arrive in round 0) and the objects objects[i]; images are files under `root`.
-Dataset make_dataset(const Schema& schema, std::vector<std::string> ids, const std::vector<int>& labels,
-                     std::vector<std::vector<Object>> objects, const std::filesystem::path& root,
-                     const std::string& source);
+/// labels arrive in round 0) and the objects objects[i]; images are files under `root`,
+/// refused before decoding when their header claims more than `max_pixels` pixels.
+Dataset make_dataset(const Schema& schema, std::vector<std::string> ids,
+                     const std::vector<int>& labels, std::vector<std::vector<Object>> objects,
+                     const std::filesystem::path& root, const std::string& source,
+                     int64_t max_pixels);
 
 }  // namespace alx::io::detail

@@ -536,8 +536,8 @@ struct Reader {
   LabelStudioExport finish() {
     ALX_CHECK_FORMAT(!relative_paths.empty(), "{}: the export holds no tasks", file);
     auto notes = std::move(out.dataset.notes);
-    out.dataset = detail::make_dataset(labels.schema(), relative_paths, item_labels, std::move(item_objects),
-                                       root, file);
+    out.dataset = detail::make_dataset(labels.schema(), relative_paths, item_labels,
+                                       std::move(item_objects), root, file, options.max_pixels());
     out.dataset.notes = std::move(notes);
     return std::move(out);
   }

@@ -13,6 +13,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -91,9 +92,11 @@ T convert_scalar(const YAML::Node& node, const Context& ctx) {
     if (!ok)
       throw ConfigError(fmt::format("{}: expected {}, got '{}'", ctx.where(node), type_name<T>(), text));
     if constexpr (std::is_integral_v<T>) {
-      if (value != static_cast<long double>(static_cast<long long>(value)) ||
-          value < static_cast<long double>(std::numeric_limits<T>::lowest()) ||
-          value > static_cast<long double>(std::numeric_limits<T>::max()))
+      // Range first: converting a value outside long long's range (e.g. 268435e56) is
+      // undefined behavior (found by fuzz_config). Written so that NaN fails too.
+      if (!(value >= static_cast<long double>(std::numeric_limits<T>::lowest()) &&
+            value <= static_cast<long double>(std::numeric_limits<T>::max())) ||
+          std::trunc(value) != value)
         throw ConfigError(fmt::format("{}: expected {}, got '{}'", ctx.where(node), type_name<T>(), text));
     }
     return static_cast<T>(value);

@@ -41,11 +41,15 @@ class ImageSource {
   virtual std::vector<int64_t> skipped() const { return {}; }
 };
 
+/// Default pixel limit of every image file alx reads (FileImageOptions::max_pixels and the
+/// readers' `max_pixels` options): 268 M pixels, e.g. 16k × 16k.
+inline constexpr int64_t kDefaultMaxPixels = int64_t{1} << 28;
+
 struct FileImageOptions {
   ColorMode color = ColorMode::kUnchanged;
   OnError on_error = OnError::kThrow;
   /// Images whose header claims more pixels than this are refused before decoding.
-  int64_t max_pixels = int64_t{1} << 28;  // 268 M pixels, e.g. 16k × 16k
+  int64_t max_pixels = kDefaultMaxPixels;
 };
 
 /// Images stored as files under a root folder. Paths are relative to the root;
@@ -60,6 +64,14 @@ class FileImageSource : public ImageSource {
   std::string describe(int64_t i) const override;
   std::vector<int64_t> skipped() const override;
 
+  /// Refuses item i as load() would when its file is missing, empty or its header claims
+  /// more than max_pixels pixels, reading only the start of the file and decoding nothing:
+  /// a cheap pass before long work (`alx round` runs it over the pool before it touches the
+  /// store). Throws as load() does (with OnError::kSkip: counts the item as skipped).
+  /// Reads 64 KiB, more only while no header is found (up to 1 MiB: a JPEG whose frame
+  /// header lies beyond that passes here and is refused by load()).
+  void check_header(int64_t i) const;
+
   const std::filesystem::path& root() const noexcept { return root_; }
   /// Absolute, validated path of item i.
   std::filesystem::path path(int64_t i) const;
@@ -69,6 +81,10 @@ class FileImageSource : public ImageSource {
   std::vector<std::string> paths_;
   FileImageOptions options_;
   mutable std::mutex mutex_;
+
+  std::vector<uint8_t> read(int64_t i, const std::filesystem::path& file, std::size_t limit) const;
+  void check_pixels(int64_t i, const std::filesystem::path& file,
+                    const std::vector<uint8_t>& bytes) const;
   mutable std::vector<int64_t> skipped_;
 };
 

@@ -16,8 +16,10 @@
 //   /arrays/<name>    float32 arrays of any shape (e.g. cached embeddings), attr "tag"
 //   /meta/<key>       string attributes (e.g. the config the run used)
 //
-// Writes are atomic: save() writes "<path>.tmp", flushes and fsyncs it, keeps the previous
-// file as "<path>.bak" and renames the new one over "<path>". A process killed at any moment
+// Writes are atomic: save() builds the HDF5 file in memory (HDF5's core driver), writes seal +
+// image to "<path>.tmp" itself (every write checked: a full disk is an alx::IoError, and
+// HDF5 never holds a file it failed to close) and fsyncs it, keeps the previous file as
+// "<path>.bak" and renames the new one over "<path>". A process killed at any moment
 // leaves the old file or the new one, never a half-written one. A store is locked while open:
 // a second process opening it gets alx::IoError instead of interleaved writes.
 #pragma once

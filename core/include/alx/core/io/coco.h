@@ -42,6 +42,9 @@ struct CocoOptions {
   ALX_ARG(std::vector<std::string>, classes);
   /// Several image-level labels on one image: false = error, true = first kept (noted).
   ALX_ARG(bool, allow_multiple_labels) = false;
+  /// Images whose header claims more pixels than this are refused before decoding (naming
+  /// the file and the item); see FileImageOptions::max_pixels.
+  ALX_ARG(int64_t, max_pixels) = kDefaultMaxPixels;
 
  public:
   template <class V>
@@ -51,6 +54,8 @@ struct CocoOptions {
     v("classes", classes_, "fixed class list (empty: the file's categories)");
     v("allow_multiple_labels", allow_multiple_labels_,
       "keep the first of several image labels instead of refusing");
+    v("max_pixels", max_pixels_, "refuse images whose header claims more pixels (before decoding)",
+      Range::positive());
   }
 };
 

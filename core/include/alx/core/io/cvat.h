@@ -47,6 +47,9 @@ struct CvatOptions {
   ALX_ARG(std::vector<std::string>, classes);
   /// Several different tags on one image: false = error, true = keep the first (noted).
   ALX_ARG(bool, allow_multiple_labels) = false;
+  /// Images whose header claims more pixels than this are refused before decoding (naming
+  /// the file and the item); see FileImageOptions::max_pixels.
+  ALX_ARG(int64_t, max_pixels) = kDefaultMaxPixels;
 
  public:
   template <class V>
@@ -56,6 +59,8 @@ struct CvatOptions {
     v("classes", classes_, "fixed class list (empty: the export's labels)");
     v("allow_multiple_labels", allow_multiple_labels_,
       "keep the first of several tags instead of refusing");
+    v("max_pixels", max_pixels_, "refuse images whose header claims more pixels (before decoding)",
+      Range::positive());
   }
 };
 

@@ -76,6 +76,9 @@ struct LabelStudioOptions {
   /// its classes are the fixed class list (unless `classes` is given) and its control
   /// and image tag names are used for writing, whatever the export holds.
   ALX_ARG(std::string, label_config);
+  /// Images whose header claims more pixels than this are refused before decoding (naming
+  /// the file and the item); see FileImageOptions::max_pixels.
+  ALX_ARG(int64_t, max_pixels) = kDefaultMaxPixels;
 
  public:
   template <class V>
@@ -88,6 +91,8 @@ struct LabelStudioOptions {
       "keep the first of several choices instead of refusing");
     v("model_version", model_version_, "prediction to read (empty: the last)");
     v("label_config", label_config_, "labeling config XML giving classes and tag names");
+    v("max_pixels", max_pixels_, "refuse images whose header claims more pixels (before decoding)",
+      Range::positive());
   }
 };
 

@@ -80,7 +80,7 @@ Rates python_rate(const std::string& key) {
   static std::map<std::string, Rates> cache;
   auto it = cache.find(key);
   if (it != cache.end()) return it->second;
-  const auto script = std::filesystem::path(__FILE__).parent_path() / "bench_training_baseline.py";
+  const auto script = std::filesystem::path(ALX_BENCH_DIR) / "bench_training_baseline.py";
   std::ostringstream cmd;
   cmd << ALX_PYTHON << " " << script << " --data " << ALX_FASHION_MNIST_DIR << " --passes " << kPasses
       << " --mc-full-pool " << kMcFullPool << " --mc-head-pool " << kMcHeadPool << " --train-images " << kTrainImages

@@ -214,29 +214,31 @@ TEST(Hostile, LabelStudioCvatAndCocoTakeThePixelLimit) {
                             {"id": 2, "file_name": "bomb.png", "width": 30000, "height": 30000}],
                  "categories": [{"id": 1, "name": "cat"}], "annotations": []})");
   // Reads the export with that limit (0: the reader's default) and returns its images.
+  const auto options = [&](auto o, int64_t max) {
+    o.images_root(root);
+    if (max) o.max_pixels(max);
+    return o;
+  };
   const std::vector<
       std::pair<std::string, std::function<std::shared_ptr<const alx::ImageSource>(int64_t)>>>
       readers = {
           {"labelstudio",
            [&](int64_t max) {
-             alx::io::LabelStudioOptions o;
-             o.images_root(root);
-             if (max) o.max_pixels(max);
-             return alx::io::read_label_studio(dir.str("export.json"), o).dataset.images;
+             return alx::io::read_label_studio(dir.str("export.json"),
+                                               options(alx::io::LabelStudioOptions(), max))
+                 .dataset.images;
            }},
           {"cvat",
            [&](int64_t max) {
-             alx::io::CvatOptions o;
-             o.images_root(root);
-             if (max) o.max_pixels(max);
-             return alx::io::read_cvat(dir.str("annotations.xml"), o).dataset.images;
+             return alx::io::read_cvat(dir.str("annotations.xml"),
+                                       options(alx::io::CvatOptions(), max))
+                 .dataset.images;
            }},
           {"coco",
            [&](int64_t max) {
-             alx::io::CocoOptions o;
-             o.images_root(root);
-             if (max) o.max_pixels(max);
-             return alx::io::read_coco(dir.str("instances.json"), o).dataset.images;
+             return alx::io::read_coco(dir.str("instances.json"),
+                                       options(alx::io::CocoOptions(), max))
+                 .dataset.images;
            }},
       };
   for (const auto& [name, read] : readers) {

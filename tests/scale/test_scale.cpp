@@ -33,6 +33,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -90,6 +91,16 @@ sampling::RowReader rows_of(const at::Tensor& x) {
   return [x](int64_t b, int64_t e) { return x.slice(0, b, e); };
 }
 
+/// Every parameter's values, flattened in order (what the ranks compare).
+std::vector<float> flat_params(const std::vector<at::Tensor>& params) {
+  std::vector<float> out;
+  for (const auto& p : params) {
+    const at::Tensor c = p.detach().reshape(-1).contiguous();
+    out.insert(out.end(), c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+  }
+  return out;
+}
+
 /// A small classifier trained on a fixed batch; every rank trains on its shard of it.
 std::vector<float> train(Communicator& comm) {
   torch::manual_seed(5);
@@ -107,12 +118,7 @@ std::vector<float> train(Communicator& comm) {
     average_gradients(comm, net->parameters());
     opt.step();
   }
-  std::vector<float> out;
-  for (const auto& p : net->parameters()) {
-    const at::Tensor c = p.detach().reshape(-1).contiguous();
-    out.insert(out.end(), c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-  }
-  return out;
+  return flat_params(net->parameters());
 }
 
 struct Results {
@@ -151,6 +157,17 @@ std::shared_ptr<const ImageSource> fit_images() {
   return std::make_shared<MemoryImageSource>(pixels, kFitPool, kFitSide, kFitSide, 1);
 }
 
+/// The labeled items of both fits: the first kFitLabeled, classes in turn.
+std::pair<std::vector<int64_t>, std::vector<int>> fit_items() {
+  std::vector<int64_t> idx;
+  std::vector<int> labels;
+  for (int64_t i = 0; i < kFitLabeled; ++i) {
+    idx.push_back(i);
+    labels.push_back(static_cast<int>(i % kFitClasses));
+  }
+  return {idx, labels};
+}
+
 struct FitResults {
   std::vector<float> params, probs;
   std::vector<double> loss, train_accuracy, val_accuracy;
@@ -163,12 +180,7 @@ struct FitResults {
 /// weights, SGD with clipping and a cosine schedule; else Adam.
 FitResults fit_through_trainer(const std::shared_ptr<Communicator>& comm, bool weighted) {
   const auto images = fit_images();
-  std::vector<int64_t> idx;
-  std::vector<int> labels;
-  for (int64_t i = 0; i < kFitLabeled; ++i) {
-    idx.push_back(i);
-    labels.push_back(static_cast<int>(i % kFitClasses));
-  }
+  const auto [idx, labels] = fit_items();
   auto model = make_model(ModelOptions()
                               .name("gal_cnn")
                               .num_classes(kFitClasses)
@@ -195,10 +207,7 @@ FitResults fit_through_trainer(const std::shared_ptr<Communicator>& comm, bool w
     out.train_accuracy.push_back(e.train_accuracy);
     out.val_accuracy.push_back(e.val_accuracy);
   }
-  for (const auto& p : model->parameters()) {
-    const at::Tensor c = p.detach().reshape(-1).contiguous();
-    out.params.insert(out.params.end(), c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-  }
+  out.params = flat_params(model->parameters());
   torch::NoGradGuard no_grad;
   std::vector<at::Tensor> xs;
   for (int64_t i = 0; i < kFitPool; ++i)
@@ -215,12 +224,7 @@ FitResults fit_through_trainer(const std::shared_ptr<Communicator>& comm, bool w
 /// epoch: sum and sum of squares of every parameter and buffer, then the held-out accuracy.
 std::vector<double> fit_batchnorm_model(const std::shared_ptr<Communicator>& comm) {
   const auto images = fit_images();
-  std::vector<int64_t> idx;
-  std::vector<int> labels;
-  for (int64_t i = 0; i < kFitLabeled; ++i) {
-    idx.push_back(i);
-    labels.push_back(static_cast<int>(i % kFitClasses));
-  }
+  const auto [idx, labels] = fit_items();
   auto model = make_model(ModelOptions()
                               .name("resnet18")
                               .variant("small")

@@ -272,10 +272,10 @@ void sum_gradients(Communicator& comm, const std::vector<at::Tensor>& params) {
   for (const auto& p : params)
     flat.push_back(p.grad().defined() ? p.grad().reshape(-1).to(at::kCPU, at::kFloat)
                                       : at::zeros({p.numel()}, at::kFloat));
-  at::Tensor flags = at::empty({static_cast<int64_t>(params.size())}, at::kFloat);
-  for (size_t i = 0; i < params.size(); ++i)
-    flags[static_cast<int64_t>(i)] = params[i].grad().defined() ? 1.f : 0.f;
-  flat.push_back(flags);
+  std::vector<float> flags;  // per step: fill on the host, not one tensor write per parameter
+  flags.reserve(params.size());
+  for (const auto& p : params) flags.push_back(p.grad().defined() ? 1.f : 0.f);
+  flat.push_back(at::tensor(flags, at::kFloat));
   at::Tensor buf = at::cat(flat);
   comm.all_reduce_sum(buf);
   const float* defined =

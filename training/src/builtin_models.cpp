@@ -91,6 +91,26 @@ class ModuleModel : public Model {
 
 // ---------------------------------------------------------------- Gal CNN
 
+/// A stride-1, unpadded convolution. On the CPU with one input channel LibTorch 1.13's
+/// oneDNN path is ~8x slower than its own im2col + GEMM (thnn_conv2d): 17 vs 2.2 ms for
+/// 256 Fashion-MNIST images on 2 cores. With more input channels oneDNN wins.
+torch::Tensor conv_valid(nn::Conv2d& conv, const torch::Tensor& x) {
+  if (!x.device().is_cpu() || x.size(1) != 1) return conv->forward(x);
+  const int64_t kh = conv->weight.size(2), kw = conv->weight.size(3);
+  return at::thnn_conv2d(x, conv->weight, {kh, kw}, conv->bias, {1, 1}, {0, 0});
+}
+
+/// max_pool2d(h, 2), flooring odd sides. Without autograd, the maximum of four strided
+/// views: ~6x faster than max_pool2d on NCHW here (2.0 vs 13.3 ms on [256, 32, 24, 24]).
+/// With autograd, max_pool2d itself (its backward sends a gradient to one element of each
+/// window; the views' would split it on ties).
+torch::Tensor max_pool_2x2(const torch::Tensor& h) {
+  if (torch::GradMode::is_enabled() && h.requires_grad()) return torch::max_pool2d(h, 2);
+  const int64_t rows = h.size(2) / 2 * 2, cols = h.size(3) / 2 * 2;
+  auto at = [&](int64_t r, int64_t c) { return h.slice(2, r, rows, 2).slice(3, c, cols, 2); };
+  return torch::maximum(torch::maximum(at(0, 0), at(0, 1)), torch::maximum(at(1, 0), at(1, 1)));
+}
+
 struct GalCnnImpl : nn::Module {
   GalCnnImpl(int64_t in_channels, int64_t classes, int64_t image_size, int64_t kernel, double p_conv,
              double p_dense) {
@@ -123,10 +143,10 @@ class GalCnnModel : public ModuleModel<GalCnn> {
 
   torch::Tensor trunk(const torch::Tensor& x) override {
     check_input(x);
-    auto h = torch::relu(net_->conv1(x));
-    h = torch::relu(net_->conv2(h));
-    h = torch::max_pool2d(h, 2);
-    return h.flatten(1);
+    // In place: neither convolution's backward needs its output.
+    auto h = conv_valid(net_->conv1, x).relu_();
+    h = net_->conv2(h).relu_();
+    return max_pool_2x2(h).flatten(1);
   }
   ModelOutput head(const torch::Tensor& h) override {
     auto e = torch::relu(net_->fc1(net_->drop1(h)));

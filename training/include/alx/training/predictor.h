@@ -36,6 +36,11 @@ namespace alx::training {
 
 struct PredictorOptions {
   ALX_ARG(int64_t, batch_size) = 256;
+  /// Items per trunk call within a batch, on the CPU (0: the whole batch). Small slices keep
+  /// activations in cache and within glibc's heap: larger ones are mapped and unmapped on
+  /// every call and page-fault afresh. Gal CNN, 2 cores: ~7,300 images/s in slices of 32,
+  /// ~4,200 in one call of 256.
+  ALX_ARG(int64_t, micro_batch) = 32;
   ALX_ARG(int, workers) = 1;
   ALX_ARG(int, prefetch) = 4;
   /// LibTorch intra-op threads; 0: every core.
@@ -56,6 +61,8 @@ struct PredictorOptions {
   template <class V>
   void visit(V&& v) {
     v("batch_size", batch_size_, "items per batch", Range::at_least(1));
+    v("micro_batch", micro_batch_,
+      "items per trunk call within a batch on the CPU (0: whole batch)", Range::at_least(0));
     v("workers", workers_, "image loading threads", Range::at_least(0));
     v("prefetch", prefetch_, "batches prepared ahead", Range::at_least(1));
     v("threads", threads_, "LibTorch threads (0: all cores)", Range::at_least(0));

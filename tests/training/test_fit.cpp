@@ -143,6 +143,26 @@ TEST(Fit, EarlyStoppingOnAHeldOutSplitAndSchedules) {
   EXPECT_THROW(Trainer().fit(*model, train.images, {0, 1}, {0, 12}), InvalidArgument);
 }
 
+// min_steps: 20 labels at batch 32 are one step an epoch; 2 epochs with min_steps 9 run
+// 9 epochs, while a labeled set with more steps per epoch keeps its 2.
+TEST(Fit, MinStepsAddsEpochsOnlyWhereTheLabeledSetIsSmall) {
+  const auto& train = fashion("train");
+  std::vector<int64_t> idx;
+  std::vector<int> labels;
+  test::balanced(train.pool, 2, idx, labels);
+  auto model = make_model(ModelOptions());
+  const auto opts = TrainerOptions().epochs(2).batch_size(32).min_steps(9).seed(4);
+  EXPECT_EQ(Trainer(opts).fit(*model, train.images, idx, labels).epochs.size(), 9u);
+  idx.clear();
+  labels.clear();
+  test::balanced(train.pool, 40, idx, labels);  // 400 images: 13 steps an epoch
+  EXPECT_EQ(Trainer(opts).fit(*model, train.images, idx, labels).epochs.size(), 2u);
+  EXPECT_EQ(Trainer(TrainerOptions(opts).min_steps(0))
+                .fit(*model, train.images, idx, labels)
+                .epochs.size(),
+            2u);
+}
+
 TEST(Fit, ExplicitClassWeightsSteerTheModel) {
   // With weight 0 on every class but 3, the model learns to answer 3.
   const auto& train = fashion("train");

@@ -268,7 +268,10 @@ TrainResult Trainer::fit(Model& model, std::shared_ptr<const ImageSource> images
       images, tr_idx, tr_lab, train_,
       loader_options(o.batch_size(), o.workers(), o.prefetch(), true, o.seed()).shard(rank, world));
   const int64_t steps_per_epoch = std::max<int64_t>(1, loader.num_batches());
-  const int64_t total_steps = steps_per_epoch * o.epochs();
+  // Epochs to run: enough for min_steps optimizer steps on a small labeled set.
+  const int epochs = static_cast<int>(
+      std::max<int64_t>(o.epochs(), (o.min_steps() + steps_per_epoch - 1) / steps_per_epoch));
+  const int64_t total_steps = steps_per_epoch * epochs;
   std::optional<Progress> bar;  // one bar per job, not one per rank
   if (rank == 0) bar.emplace(total_steps, "training");
 
@@ -277,7 +280,7 @@ TrainResult Trainer::fit(Model& model, std::shared_ptr<const ImageSource> images
   int64_t step = 0, seen = 0;
   double lr = o.lr();
   const auto fit_start = std::chrono::steady_clock::now();
-  for (int epoch = 0; epoch < o.epochs(); ++epoch) {
+  for (int epoch = 0; epoch < epochs; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
     if (o.schedule() == "step") lr = o.lr() * std::pow(o.gamma(), epoch / o.step_epochs());
     set_lr(*opt, lr);
@@ -377,7 +380,7 @@ TrainResult Trainer::fit(Model& model, std::shared_ptr<const ImageSource> images
                st.train_accuracy, st.val_accuracy, lr, st.seconds);
     result.epochs.push_back(st);
     if (!va_idx.empty() && o.patience() > 0 && since_best >= o.patience()) {
-      result.stopped_early = epoch + 1 < o.epochs();
+      result.stopped_early = epoch + 1 < epochs;
       break;
     }
   }

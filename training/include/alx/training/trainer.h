@@ -5,7 +5,8 @@
 //   TrainResult r = trainer.fit(*model, images, pool);          // labeled items of `pool`
 //   Metrics m = trainer.evaluate(*model, test_images, test_indices, test_labels);
 //
-// Data-parallel (several processes, e.g. under torchrun; see distributed.h):
+// Data-parallel (several processes started with RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT;
+// see distributed.h):
 //
 //   trainer.set_communicator(alx::training::Communicator::create());  // RANK, WORLD_SIZE, …
 //   TrainResult r = trainer.fit(*model, images, pool);                // on every rank
@@ -68,6 +69,9 @@ struct TrainerOptions {
   ALX_ARG(int, step_epochs) = 10;
   ALX_ARG(double, gamma) = 0.1;
   ALX_ARG(int, epochs) = 10;
+  /// At least this many optimizer steps per fit: more epochs where the labeled set is small
+  /// (20 images at batch 32 are one step an epoch). 0: epochs alone.
+  ALX_ARG(int64_t, min_steps) = 0;
   ALX_ARG(int64_t, batch_size) = 64;
   /// Fraction of the labeled items held out (stratified) for early stopping; 0: none.
   ALX_ARG(double, validation_fraction) = 0.0;
@@ -104,6 +108,9 @@ struct TrainerOptions {
     v("step_epochs", step_epochs_, "step schedule: epochs between decays", Range::at_least(1));
     v("gamma", gamma_, "step schedule: decay factor", Range::positive());
     v("epochs", epochs_, "passes over the labeled set (maximum with early stopping)", Range::at_least(1));
+    v("min_steps", min_steps_,
+      "at least this many optimizer steps per fit (more epochs on few labels); 0: off",
+      Range::at_least(0));
     v("batch_size", batch_size_, "training batch size", Range::at_least(1));
     v("validation_fraction", validation_fraction_, "held-out fraction for early stopping", Range::between(0, 0.9));
     v("patience", patience_, "epochs without improvement before stopping (0: never)", Range::at_least(0));

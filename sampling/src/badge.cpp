@@ -73,7 +73,7 @@ std::vector<int64_t> badge_select(const at::Tensor& grad_embeddings, const at::T
     detail::DenseRows rows;
     rows.x = g.data_ptr<float>();
     rows.d = g.size(1);
-    rows.attach_half(g);
+    rows.attach_quantized(g.size(0));
     return kmeanspp(rows, candidates, k, seed);
   }
   ALX_CHECK(probs.defined() && embeddings.defined(),
@@ -97,7 +97,7 @@ std::vector<int64_t> badge_select(const at::Tensor& grad_embeddings, const at::T
   rows.d = h.size(1);
   const at::Tensor n2 = (a.pow(2).sum(1).to(at::kDouble) * h.pow(2).sum(1).to(at::kDouble)).contiguous();
   rows.norm2.assign(n2.data_ptr<double>(), n2.data_ptr<double>() + n2.numel());
-  rows.attach_half(h);
+  rows.attach_quantized(h.size(0));
   return kmeanspp(rows, candidates, k, seed);
 }
 

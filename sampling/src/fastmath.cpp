@@ -1,5 +1,7 @@
 #include "fastmath.h"
 
+#include <algorithm>
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -65,77 +67,73 @@ float dot(const float* __restrict a, const float* __restrict b, int64_t d) {
 
 namespace alx::sampling::detail {
 
-#ifdef ALX_HAVE_FLOAT16
-// Written with intrinsics: GCC's auto-vectorised _Float16 loop inserts lanes one by one.
-__attribute__((target("avx2,f16c,fma"))) static float half_squared_distance_avx2(
-    const _Float16* __restrict a, const float* __restrict b, int64_t d) {
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  int64_t j = 0;
-  for (; j + 16 <= d; j += 16) {
-    const __m256 a0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + j)));
-    const __m256 a1 =
-        _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + j + 8)));
-    const __m256 t0 = _mm256_sub_ps(a0, _mm256_loadu_ps(b + j));
-    const __m256 t1 = _mm256_sub_ps(a1, _mm256_loadu_ps(b + j + 8));
-    acc0 = _mm256_fmadd_ps(t0, t0, acc0);
-    acc1 = _mm256_fmadd_ps(t1, t1, acc1);
-  }
-  alignas(32) float lanes[8];
-  _mm256_store_ps(lanes, _mm256_add_ps(acc0, acc1));
-  float s = 0;
-  for (; j < d; ++j) {
-    const float t = static_cast<float>(a[j]) - b[j];
-    s += t * t;
-  }
-  for (float v : lanes) s += v;
-  return s;
-}
-
-__attribute__((target("avx2,f16c,fma"))) static float half_dot_avx2(
-    const _Float16* __restrict a, const float* __restrict b, int64_t d) {
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  int64_t j = 0;
-  for (; j + 16 <= d; j += 16) {
-    const __m256 a0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + j)));
-    const __m256 a1 =
-        _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + j + 8)));
-    acc0 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(b + j), acc0);
-    acc1 = _mm256_fmadd_ps(a1, _mm256_loadu_ps(b + j + 8), acc1);
-  }
-  alignas(32) float lanes[8];
-  _mm256_store_ps(lanes, _mm256_add_ps(acc0, acc1));
-  float s = 0;
-  for (; j < d; ++j) s += static_cast<float>(a[j]) * b[j];
-  for (float v : lanes) s += v;
-  return s;
-}
-
-float half_dot(const _Float16* __restrict a, const float* __restrict b, int64_t d) {
-  static const bool hw = fast_half_available();
-  if (hw) return half_dot_avx2(a, b, d);
-  float s = 0;
-  for (int64_t j = 0; j < d; ++j) s += static_cast<float>(a[j]) * b[j];
-  return s;
-}
-
-float half_squared_distance(const _Float16* __restrict a, const float* __restrict b, int64_t d) {
-  static const bool hw = fast_half_available();
-  if (hw) return half_squared_distance_avx2(a, b, d);
-  float s = 0;
+void quantize_row(const float* __restrict x, int64_t d, int8_t* __restrict q, float& scale,
+                  float& err, float& qnorm) {
+  float mx = 0.0f;
+  for (int64_t j = 0; j < d; ++j) mx = std::max(mx, std::abs(x[j]));
+  scale = mx / 127.0f;
+  const float inv = mx > 0.0f ? 127.0f / mx : 0.0f;
+  double e2 = 0.0, n2 = 0.0;
   for (int64_t j = 0; j < d; ++j) {
-    const float t = static_cast<float>(a[j]) - b[j];
-    s += t * t;
+    const float v = std::nearbyint(std::min(127.0f, std::max(-127.0f, x[j] * inv)));
+    q[j] = static_cast<int8_t>(v);
+    const double r = static_cast<double>(v) * scale;
+    e2 += (x[j] - r) * (x[j] - r);
+    n2 += r * r;
   }
+  err = static_cast<float>(std::sqrt(e2)) * (1.0f + 1e-5f) + 1e-30f;
+  qnorm = static_cast<float>(std::sqrt(n2));
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2,fma"))) static inline __m256 int8_lanes(const int8_t* q) {
+  return _mm256_cvtepi32_ps(
+      _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q))));
+}
+
+__attribute__((target("avx2,fma"))) static void int8_dot4_avx2(const int8_t* const q[4],
+                                                               const float* __restrict b, int64_t d,
+                                                               float out[4]) {
+  __m256 acc[4][2];
+  for (auto& a : acc) a[0] = a[1] = _mm256_setzero_ps();
+  int64_t j = 0;
+  for (; j + 16 <= d; j += 16) {
+    const __m256 b0 = _mm256_loadu_ps(b + j), b1 = _mm256_loadu_ps(b + j + 8);
+    for (int r = 0; r < 4; ++r) {
+      acc[r][0] = _mm256_fmadd_ps(int8_lanes(q[r] + j), b0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(int8_lanes(q[r] + j + 8), b1, acc[r][1]);
+    }
+  }
+  for (; j + 8 <= d; j += 8) {
+    const __m256 b0 = _mm256_loadu_ps(b + j);
+    for (int r = 0; r < 4; ++r) acc[r][0] = _mm256_fmadd_ps(int8_lanes(q[r] + j), b0, acc[r][0]);
+  }
+  const __m256 s = _mm256_hadd_ps(
+      _mm256_hadd_ps(_mm256_add_ps(acc[0][0], acc[0][1]), _mm256_add_ps(acc[1][0], acc[1][1])),
+      _mm256_hadd_ps(_mm256_add_ps(acc[2][0], acc[2][1]), _mm256_add_ps(acc[3][0], acc[3][1])));
+  _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1)));
+  for (; j < d; ++j)
+    for (int r = 0; r < 4; ++r) out[r] += static_cast<float>(q[r][j]) * b[j];
+}
+
+static bool avx2_fma_available() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+#endif
+
+float int8_dot(const int8_t* __restrict q, const float* __restrict b, int64_t d) {
+  float s = 0.0f;
+  for (int64_t j = 0; j < d; ++j) s += static_cast<float>(q[j]) * b[j];
   return s;
 }
 
-bool fast_half_available() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c") &&
-         __builtin_cpu_supports("fma");
-}
-#else
-bool fast_half_available() { return false; }
+void int8_dot4(const int8_t* const q[4], const float* __restrict b, int64_t d, float out[4]) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  static const bool hw = avx2_fma_available();
+  if (hw) return int8_dot4_avx2(q, b, d, out);
 #endif
+  for (int r = 0; r < 4; ++r) out[r] = int8_dot(q[r], b, d);
+}
 
 }  // namespace alx::sampling::detail

@@ -57,14 +57,15 @@ void plogp_map(const double* __restrict src, double* __restrict dst, int64_t n);
 float squared_distance(const float* __restrict a, const float* __restrict b, int64_t d);
 float dot(const float* __restrict a, const float* __restrict b, int64_t d);
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
-#define ALX_HAVE_FLOAT16 1
-/// Σ_j (a_j − b_j)² with a in IEEE half precision (F16C conversions in the AVX2 clone).
-float half_squared_distance(const _Float16* __restrict a, const float* __restrict b, int64_t d);
-/// Σ_j a_j b_j with a in IEEE half precision.
-float half_dot(const _Float16* __restrict a, const float* __restrict b, int64_t d);
-#endif
-/// True when half_squared_distance runs in hardware here (x86-64 with AVX2 and F16C).
-bool fast_half_available();
+/// Per-row int8 quantization: x̃ = scale · q with scale = max_j |x_j| / 127 and q rounded to
+/// nearest; also err = ||x − x̃|| (rounded up) and qnorm = ||x̃||. A distance computed from
+/// x̃ is then within err of the one from x (triangle inequality).
+void quantize_row(const float* __restrict x, int64_t d, int8_t* __restrict q, float& scale,
+                  float& err, float& qnorm);
+/// Σ_j q_j b_j with q int8, for four rows q[0..4) at once (one pass over b, eight independent
+/// sums; AVX2 + FMA where the CPU has them, a plain loop elsewhere).
+void int8_dot4(const int8_t* const q[4], const float* __restrict b, int64_t d, float out[4]);
+/// Σ_j q_j b_j for one row.
+float int8_dot(const int8_t* __restrict q, const float* __restrict b, int64_t d);
 
 }  // namespace alx::sampling::detail

@@ -74,7 +74,7 @@ std::vector<int64_t> kcenter_greedy(const at::Tensor& embeddings,
   detail::DenseRows rows;
   rows.x = x.data_ptr<float>();
   rows.d = x.size(1);
-  rows.attach_half(x);
+  rows.attach_quantized(N);
   detail::NearestCenter<detail::DenseRows> nc(rows, candidates);
   const auto n = static_cast<int64_t>(candidates.size());
   int64_t next = -1;

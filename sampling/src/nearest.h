@@ -3,8 +3,9 @@
 // For every candidate it keeps the squared distance to its nearest center and
 // which center that is. Adding a center rescans the candidates in parallel, but
 // skips every x whose current center o satisfies d(o, new) >= 2 d(x, o): by the
-// triangle inequality the new center cannot be closer (Elkan 2003). The rows are
-// never copied and no N×N matrix exists: memory is O(N).
+// triangle inequality the new center cannot be closer (Elkan 2003). Rows that pass are
+// then bounded from an int8 copy (a quarter of the bytes) before any exact distance. No
+// N×N matrix exists: memory is O(N) beyond the rows and their copy.
 #pragma once
 
 #include "fastmath.h"
@@ -20,42 +21,73 @@
 
 namespace alx::sampling::detail {
 
+/// An int8 copy of the rows of a float32 matrix [N, D] (quantize_row): a quarter of the
+/// bytes, so that a scan bound by memory bandwidth reads four times less.
+struct QuantizedRows {
+  int64_t d = 0;
+  std::vector<int8_t> q;                 // [N, D]
+  std::vector<float> scale, err, qnorm;  // per row
+  /// Float rounding allowance of a dot product of length d, relative to its |terms|.
+  float rounding = 0.0f;
+
+  void build(const float* x, int64_t n, int64_t dim) {
+    d = dim;
+    q.resize(static_cast<size_t>(n * d));
+    scale.resize(n);
+    err.resize(n);
+    qnorm.resize(n);
+    rounding = 1e-7f * static_cast<float>(d) + 1e-6f;
+    at::parallel_for(0, n, 1024, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i)
+        quantize_row(x + i * d, d, q.data() + i * d, scale[i], err[i], qnorm[i]);
+    });
+  }
+  bool empty() const { return q.empty(); }
+  const int8_t* row(int64_t i) const { return q.data() + i * d; }
+};
+
 /// Rows of a dense float32 matrix [N, D]; exact squared distances from differences.
 ///
-/// With a half-precision copy (`attach_half`), a scan first reads the 2-byte copy: since
+/// With the int8 copy (`attach_quantized`), a scan first reads the 1-byte rows: since
 /// d(x, c) ≥ d(x̃, c) − ||x − x̃||, a row whose lower bound already exceeds its current
-/// distance cannot improve and its float32 row is never read. The scan is bound by memory
-/// bandwidth, so this halves it, and the result stays exact.
+/// distance cannot improve and its float32 row is never read. The result stays exact.
 struct DenseRows {
   const float* x = nullptr;
   int64_t d = 0;
-#ifdef ALX_HAVE_FLOAT16
-  at::Tensor half;  // [N, D] float16 copy
-  std::vector<float> err;  // ||x_i − x̃_i||, rounded up
-  const _Float16* xh = nullptr;
+  QuantizedRows quant;
 
-  /// Builds the half copy when the CPU converts in hardware and the values fit in fp16.
-  void attach_half(const at::Tensor& xf) {
-    if (d < 8 || !fast_half_available()) return;
-    if (xf.abs().max().item<float>() > 6.0e4f) return;
-    half = xf.to(at::kHalf).contiguous();
-    const at::Tensor e = (xf - half.to(at::kFloat)).norm(2, 1).contiguous();
-    err.resize(static_cast<size_t>(e.numel()));
-    const float* ep = e.data_ptr<float>();
-    for (size_t i = 0; i < err.size(); ++i) err[i] = ep[i] * (1.0f + 1e-4f) + 1e-30f;
-    xh = reinterpret_cast<const _Float16*>(half.data_ptr<at::Half>());
+  void attach_quantized(int64_t n) {
+    if (d >= 8) quant.build(x, n, d);
   }
-  /// True when row i provably cannot get closer than min_d2 to row j.
-  bool cannot_improve(int64_t i, int64_t j, float min_d2) const {
-    if (!xh) return false;
-    const float approx = std::sqrt(half_squared_distance(xh + i * d, x + j * d, d));
-    const float lower = approx * (1.0f - 1e-5f) - err[i];
-    return lower > 0.0f && lower * lower >= min_d2;
+  /// Of the candidate positions pos[0, n) (rows cand[pos[t]]), writes to `out` those that
+  /// may get closer to row j than min_d2[pos[t]] and returns how many: the others provably
+  /// cannot. Four rows per pass over row j.
+  int64_t may_improve(const int64_t* cand, const int64_t* pos, int64_t n, int64_t j,
+                      const float* min_d2, int64_t* out) const {
+    if (quant.empty()) return std::copy(pos, pos + n, out) - out;
+    const float* c = x + j * d;
+    const float cc = dot(c, c, d), cn = std::sqrt(cc);
+    int64_t m = 0;
+    auto keep = [&](int64_t p, float qc) {
+      // ||x̃ − c||² = ||x̃||² − 2 s (q·c) + ||c||², less the rounding of q·c and of the sum.
+      const int64_t i = cand[p];
+      const float qn = quant.qnorm[i];
+      const float approx = qn * qn - 2.0f * quant.scale[i] * qc + cc;
+      const float tol = 2.0f * quant.rounding * (qn * cn) + 1e-6f * (qn * qn + cc);
+      const float lower = std::sqrt(std::max(0.0f, approx - tol)) - quant.err[i];
+      if (!(lower > 0.0f && lower * lower >= min_d2[p])) out[m++] = p;
+    };
+    int64_t t = 0;
+    for (; t + 4 <= n; t += 4) {
+      const int8_t* r[4];
+      for (int k = 0; k < 4; ++k) r[k] = quant.row(cand[pos[t + k]]);
+      float qc[4];
+      int8_dot4(r, c, d, qc);
+      for (int k = 0; k < 4; ++k) keep(pos[t + k], qc[k]);
+    }
+    for (; t < n; ++t) keep(pos[t], int8_dot(quant.row(cand[pos[t]]), c, d));
+    return m;
   }
-#else
-  void attach_half(const at::Tensor&) {}
-  bool cannot_improve(int64_t, int64_t, float) const { return false; }
-#endif
   float dist2(int64_t i, int64_t j) const { return squared_distance(x + i * d, x + j * d, d); }
   float sqnorm(int64_t i) const { return dot(x + i * d, x + i * d, d); }
 };
@@ -68,6 +100,9 @@ struct FactoredRows {
   const float* h = nullptr;  // [N, D]
   int64_t d = 0;
   std::vector<double> norm2;  // |a_i|² |h_i|²
+  QuantizedRows quant;        // of h, the bulk of the bytes
+  std::vector<float> hnorm;   // ||h_i||
+
   float dist2(int64_t i, int64_t j) const {
     const double aa = dot(a + i * c, a + j * c, c);
     const double hh = dot(h + i * d, h + j * d, d);
@@ -76,39 +111,53 @@ struct FactoredRows {
   }
   float sqnorm(int64_t i) const { return static_cast<float>(norm2[i]); }
 
-#ifdef ALX_HAVE_FLOAT16
-  at::Tensor half;          // [N, D] float16 copy of h
-  std::vector<float> err;   // ||h_i − h̃_i||, rounded up
-  std::vector<float> hnorm; // ||h_i||
-  const _Float16* hh_half = nullptr;
-
-  /// As DenseRows::attach_half, for the embedding factor (the bulk of the bytes):
-  /// |h_i·h_j − h̃_i·h_j| ≤ ||h_i − h̃_i|| ||h_j||.
-  void attach_half(const at::Tensor& hf) {
-    if (d < 8 || !fast_half_available()) return;
-    if (hf.abs().max().item<float>() > 6.0e4f) return;
-    half = hf.to(at::kHalf).contiguous();
-    const at::Tensor e = (hf - half.to(at::kFloat)).norm(2, 1).contiguous();
-    const at::Tensor hn = hf.norm(2, 1).contiguous();
-    err.resize(static_cast<size_t>(e.numel()));
-    hnorm.assign(hn.data_ptr<float>(), hn.data_ptr<float>() + hn.numel());
-    for (size_t i = 0; i < err.size(); ++i) err[i] = e.data_ptr<float>()[i] * (1.0f + 1e-4f) + 1e-30f;
-    hh_half = reinterpret_cast<const _Float16*>(half.data_ptr<at::Half>());
+  void attach_quantized(int64_t n) {
+    if (d < 8) return;
+    quant.build(h, n, d);
+    hnorm.resize(n);
+    at::parallel_for(0, n, 4096, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) hnorm[i] = std::sqrt(dot(h + i * d, h + i * d, d));
+    });
   }
-  bool cannot_improve(int64_t i, int64_t j, float min_d2) const {
-    if (!hh_half) return false;
-    const double aa = dot(a + i * c, a + j * c, c);
-    const double hh = half_dot(hh_half + i * d, h + j * d, d);
-    const double slack = 2.0 * std::abs(aa) * err[i] * hnorm[j];
-    // Also leave room for the float rounding of the exact path's dot products.
-    const double lower = norm2[i] + norm2[j] - 2.0 * aa * hh - slack -
-                         1e-5 * (norm2[i] + norm2[j]);
-    return lower >= static_cast<double>(min_d2);
+  /// As DenseRows::may_improve: |h_i·h_j − s_i q_i·h_j| ≤ ||h_i − h̃_i|| ||h_j|| bounds the
+  /// embedding factor, the class factor a_i·a_j is exact up to rounding.
+  int64_t may_improve(const int64_t* cand, const int64_t* pos, int64_t n, int64_t j,
+                      const float* min_d2, int64_t* out) const {
+    if (quant.empty()) return std::copy(pos, pos + n, out) - out;
+    const float* aj = a + j * c;
+    const float* hj = h + j * d;
+    int64_t m = 0;
+    auto keep = [&](int64_t p, double aa, float qh) {
+      const int64_t i = cand[p];
+      const double hh = static_cast<double>(quant.scale[i]) * qh;
+      const double slack =
+          2.0 * std::abs(aa) * (quant.err[i] + quant.rounding * quant.qnorm[i]) * hnorm[j];
+      // Also leave room for the float rounding of the exact path's dot products.
+      const double lower =
+          norm2[i] + norm2[j] - 2.0 * aa * hh - slack - 1e-5 * (norm2[i] + norm2[j]);
+      if (!(lower >= static_cast<double>(min_d2[p]))) out[m++] = p;
+    };
+    int64_t t = 0;
+    for (; t + 4 <= n; t += 4) {
+      const int8_t* r[4];
+      int64_t i[4];
+      for (int k = 0; k < 4; ++k) {
+        i[k] = cand[pos[t + k]];
+        r[k] = quant.row(i[k]);
+      }
+      float qh[4];
+      int8_dot4(r, hj, d, qh);
+      float aa[4] = {0, 0, 0, 0};  // four independent sums over the C classes
+      for (int64_t l = 0; l < c; ++l)
+        for (int k = 0; k < 4; ++k) aa[k] += a[i[k] * c + l] * aj[l];
+      for (int k = 0; k < 4; ++k) keep(pos[t + k], aa[k], qh[k]);
+    }
+    for (; t < n; ++t) {
+      const int64_t i = cand[pos[t]];
+      keep(pos[t], dot(a + i * c, aj, c), int8_dot(quant.row(i), hj, d));
+    }
+    return m;
   }
-#else
-  void attach_half(const at::Tensor&) {}
-  bool cannot_improve(int64_t, int64_t, float) const { return false; }
-#endif
 };
 
 template <class Rows>
@@ -162,24 +211,35 @@ class NearestCenter {
     at::parallel_for(0, n, 2048, [&](int64_t b, int64_t e) {
       float bv = -1.0f;
       int64_t bi = -1;
-      for (int64_t i = b; i < e; ++i) {
-        float m = min_d2_[i];
-        if (m < 0.0f) continue;  // already picked
-        const int32_t o = owner_[i];
-        const bool skip = prune && o >= 0 && dcc_[o] >= 4.0f * m * (1.0f + 1e-5f);
-        const float gap = std::abs(norm_[i] - row_norm) * (1.0f - 1e-5f);
-        if (!skip && gap * gap < m && !rows_.cannot_improve(cand_[i], row, m)) {
+      // Blocks of candidates: the free bounds first, then the half-precision bound four
+      // rows at a time, then exact distances for the few that may still improve.
+      constexpr int64_t kBlock = 512;
+      int64_t todo[kBlock], maybe[kBlock];
+      for (int64_t b0 = b; b0 < e; b0 += kBlock) {
+        const int64_t e0 = std::min(e, b0 + kBlock);
+        int64_t nt = 0;
+        for (int64_t i = b0; i < e0; ++i) {
+          const float m = min_d2_[i];
+          if (m < 0.0f) continue;  // already picked
+          const int32_t o = owner_[i];
+          const bool skip = prune && o >= 0 && dcc_[o] >= 4.0f * m * (1.0f + 1e-5f);
+          const float gap = std::abs(norm_[i] - row_norm) * (1.0f - 1e-5f);
+          if (!skip && gap * gap < m) todo[nt++] = i;
+        }
+        const int64_t nm = rows_.may_improve(cand_.data(), todo, nt, row, min_d2_.data(), maybe);
+        for (int64_t t = 0; t < nm; ++t) {
+          const int64_t i = maybe[t];
           const float d = rows_.dist2(cand_[i], row);
-          if (d < m) {
-            m = d;
+          if (d < min_d2_[i]) {
             min_d2_[i] = d;
             owner_[i] = slot;
           }
         }
-        if (m > bv) {
-          bv = m;
-          bi = i;
-        }
+        for (int64_t i = b0; i < e0; ++i)
+          if (min_d2_[i] > bv) {
+            bv = min_d2_[i];
+            bi = i;
+          }
       }
       std::lock_guard<std::mutex> lock(mu);
       parts.push_back({b, bv, bi});

@@ -145,6 +145,20 @@ TEST(KCenter, MatchesBruteForceWithPruning) {
   EXPECT_EQ(got, brute_kcenter(x, {0, 400}, cand, 40, -1));
 }
 
+TEST(KCenter, MatchesBruteForceOnNoiseThroughTheInt8Bound) {
+  // Gaussian noise defeats the triangle-inequality pruning: nearly every row goes through
+  // the int8 lower bound, and rows of very different scales test its error term.
+  at::manual_seed(11);
+  const at::Tensor x = at::randn({2500, 96}) * at::exp(at::randn({2500, 1}));
+  const std::vector<int64_t> cand = range(0, 2500);
+  const auto got = kcenter_greedy(x, {3}, cand, 30, 0);
+  std::vector<int64_t> rest = cand;
+  rest.erase(rest.begin() + 3);
+  EXPECT_EQ(got, brute_kcenter(x, {3}, rest, 30, -1));
+  const auto free = kcenter_greedy(x, {}, cand, 30, 2);
+  EXPECT_EQ(free, brute_kcenter(x, {}, cand, 30, free[0]));
+}
+
 TEST(KCenter, SameResultOnAnyThreadCount) {
   // Pool sizes around the parallel grain, where chunks of the scan are combined.
   for (int64_t n : {1500, 2100, 4097, 9000}) {

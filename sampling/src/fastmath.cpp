@@ -86,54 +86,45 @@ void quantize_row(const float* __restrict x, int64_t d, int8_t* __restrict q, fl
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx2,fma"))) static inline __m256 int8_lanes(const int8_t* q) {
-  return _mm256_cvtepi32_ps(
-      _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q))));
+__attribute__((target("avx2"))) static inline __m256i int16_lanes(const int8_t* q) {
+  return _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q)));
 }
 
-__attribute__((target("avx2,fma"))) static void int8_dot4_avx2(const int8_t* const q[4],
-                                                               const float* __restrict b, int64_t d,
-                                                               float out[4]) {
-  __m256 acc[4][2];
-  for (auto& a : acc) a[0] = a[1] = _mm256_setzero_ps();
+__attribute__((target("avx2"))) static void int8_dot4_avx2(const int8_t* const q[4], const int8_t* __restrict c,
+                                                          int64_t d, int32_t out[4]) {
+  __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                    _mm256_setzero_si256()};
   int64_t j = 0;
   for (; j + 16 <= d; j += 16) {
-    const __m256 b0 = _mm256_loadu_ps(b + j), b1 = _mm256_loadu_ps(b + j + 8);
-    for (int r = 0; r < 4; ++r) {
-      acc[r][0] = _mm256_fmadd_ps(int8_lanes(q[r] + j), b0, acc[r][0]);
-      acc[r][1] = _mm256_fmadd_ps(int8_lanes(q[r] + j + 8), b1, acc[r][1]);
-    }
+    const __m256i cj = int16_lanes(c + j);
+    for (int r = 0; r < 4; ++r) acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(int16_lanes(q[r] + j), cj));
   }
-  for (; j + 8 <= d; j += 8) {
-    const __m256 b0 = _mm256_loadu_ps(b + j);
-    for (int r = 0; r < 4; ++r) acc[r][0] = _mm256_fmadd_ps(int8_lanes(q[r] + j), b0, acc[r][0]);
-  }
-  const __m256 s = _mm256_hadd_ps(
-      _mm256_hadd_ps(_mm256_add_ps(acc[0][0], acc[0][1]), _mm256_add_ps(acc[1][0], acc[1][1])),
-      _mm256_hadd_ps(_mm256_add_ps(acc[2][0], acc[2][1]), _mm256_add_ps(acc[3][0], acc[3][1])));
-  _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1)));
+  // Lane sums: [r0, r1, r2, r3] after two horizontal adds and folding the 128-bit halves.
+  const __m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(acc[0], acc[1]), _mm256_hadd_epi32(acc[2], acc[3]));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out),
+                   _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1)));
   for (; j < d; ++j)
-    for (int r = 0; r < 4; ++r) out[r] += static_cast<float>(q[r][j]) * b[j];
+    for (int r = 0; r < 4; ++r) out[r] += static_cast<int32_t>(q[r][j]) * c[j];
 }
 
-static bool avx2_fma_available() {
+static bool avx2_available() {
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return __builtin_cpu_supports("avx2");
 }
 #endif
 
-float int8_dot(const int8_t* __restrict q, const float* __restrict b, int64_t d) {
-  float s = 0.0f;
-  for (int64_t j = 0; j < d; ++j) s += static_cast<float>(q[j]) * b[j];
+int32_t int8_dot(const int8_t* __restrict q, const int8_t* __restrict c, int64_t d) {
+  int32_t s = 0;
+  for (int64_t j = 0; j < d; ++j) s += static_cast<int32_t>(q[j]) * c[j];
   return s;
 }
 
-void int8_dot4(const int8_t* const q[4], const float* __restrict b, int64_t d, float out[4]) {
+void int8_dot4(const int8_t* const q[4], const int8_t* __restrict c, int64_t d, int32_t out[4]) {
 #if defined(__x86_64__) && defined(__GNUC__)
-  static const bool hw = avx2_fma_available();
-  if (hw) return int8_dot4_avx2(q, b, d, out);
+  static const bool hw = avx2_available();
+  if (hw) return int8_dot4_avx2(q, c, d, out);
 #endif
-  for (int r = 0; r < 4; ++r) out[r] = int8_dot(q[r], b, d);
+  for (int r = 0; r < 4; ++r) out[r] = int8_dot(q[r], c, d);
 }
 
 }  // namespace alx::sampling::detail

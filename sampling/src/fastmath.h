@@ -62,10 +62,10 @@ float dot(const float* __restrict a, const float* __restrict b, int64_t d);
 /// x̃ is then within err of the one from x (triangle inequality).
 void quantize_row(const float* __restrict x, int64_t d, int8_t* __restrict q, float& scale,
                   float& err, float& qnorm);
-/// Σ_j q_j b_j with q int8, for four rows q[0..4) at once (one pass over b, eight independent
-/// sums; AVX2 + FMA where the CPU has them, a plain loop elsewhere).
-void int8_dot4(const int8_t* const q[4], const float* __restrict b, int64_t d, float out[4]);
-/// Σ_j q_j b_j for one row.
-float int8_dot(const int8_t* __restrict q, const float* __restrict b, int64_t d);
+/// Σ_j q_j c_j of int8 rows, exact in int32 (d ≤ 2^31 / 127²), for four rows q[0..4) at
+/// once against one row c (AVX2 where the CPU has it: 16 products per instruction).
+void int8_dot4(const int8_t* const q[4], const int8_t* __restrict c, int64_t d, int32_t out[4]);
+/// Σ_j q_j c_j for one row.
+int32_t int8_dot(const int8_t* __restrict q, const int8_t* __restrict c, int64_t d);
 
 }  // namespace alx::sampling::detail

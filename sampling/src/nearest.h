@@ -27,8 +27,6 @@ struct QuantizedRows {
   int64_t d = 0;
   std::vector<int8_t> q;                 // [N, D]
   std::vector<float> scale, err, qnorm;  // per row
-  /// Float rounding allowance of a dot product of length d, relative to its |terms|.
-  float rounding = 0.0f;
 
   void build(const float* x, int64_t n, int64_t dim) {
     d = dim;
@@ -36,7 +34,6 @@ struct QuantizedRows {
     scale.resize(n);
     err.resize(n);
     qnorm.resize(n);
-    rounding = 1e-7f * static_cast<float>(d) + 1e-6f;
     at::parallel_for(0, n, 1024, [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i)
         quantize_row(x + i * d, d, q.data() + i * d, scale[i], err[i], qnorm[i]);
@@ -49,8 +46,9 @@ struct QuantizedRows {
 /// Rows of a dense float32 matrix [N, D]; exact squared distances from differences.
 ///
 /// With the int8 copy (`attach_quantized`), a scan first reads the 1-byte rows: since
-/// d(x, c) ≥ d(x̃, c) − ||x − x̃||, a row whose lower bound already exceeds its current
-/// distance cannot improve and its float32 row is never read. The result stays exact.
+/// d(x, c) ≥ d(x̃, c̃) − ||x − x̃|| − ||c − c̃||, a row whose lower bound already exceeds
+/// its current distance cannot improve and its float32 row is never read. The dot product
+/// of two int8 rows is exact in integers; the result stays exact.
 struct DenseRows {
   const float* x = nullptr;
   int64_t d = 0;
@@ -65,27 +63,26 @@ struct DenseRows {
   int64_t may_improve(const int64_t* cand, const int64_t* pos, int64_t n, int64_t j,
                       const float* min_d2, int64_t* out) const {
     if (quant.empty()) return std::copy(pos, pos + n, out) - out;
-    const float* c = x + j * d;
-    const float cc = dot(c, c, d), cn = std::sqrt(cc);
+    const int8_t* qc = quant.row(j);
+    const float sc = quant.scale[j], ec = quant.err[j], cc = quant.qnorm[j] * quant.qnorm[j];
     int64_t m = 0;
-    auto keep = [&](int64_t p, float qc) {
-      // ||x̃ − c||² = ||x̃||² − 2 s (q·c) + ||c||², less the rounding of q·c and of the sum.
+    auto keep = [&](int64_t p, int32_t qq) {
+      // ||x̃ − c̃||² = ||x̃||² − 2 s_x s_c (q_x·q_c) + ||c̃||², less the float rounding of the sum.
       const int64_t i = cand[p];
-      const float qn = quant.qnorm[i];
-      const float approx = qn * qn - 2.0f * quant.scale[i] * qc + cc;
-      const float tol = 2.0f * quant.rounding * (qn * cn) + 1e-6f * (qn * qn + cc);
-      const float lower = std::sqrt(std::max(0.0f, approx - tol)) - quant.err[i];
+      const float xx = quant.qnorm[i] * quant.qnorm[i];
+      const float approx = xx - 2.0f * (quant.scale[i] * sc) * static_cast<float>(qq) + cc;
+      const float lower = std::sqrt(std::max(0.0f, approx - 2e-6f * (xx + cc))) - quant.err[i] - ec;
       if (!(lower > 0.0f && lower * lower >= min_d2[p])) out[m++] = p;
     };
     int64_t t = 0;
     for (; t + 4 <= n; t += 4) {
       const int8_t* r[4];
       for (int k = 0; k < 4; ++k) r[k] = quant.row(cand[pos[t + k]]);
-      float qc[4];
-      int8_dot4(r, c, d, qc);
-      for (int k = 0; k < 4; ++k) keep(pos[t + k], qc[k]);
+      int32_t qq[4];
+      int8_dot4(r, qc, d, qq);
+      for (int k = 0; k < 4; ++k) keep(pos[t + k], qq[k]);
     }
-    for (; t < n; ++t) keep(pos[t], int8_dot(quant.row(cand[pos[t]]), c, d));
+    for (; t < n; ++t) keep(pos[t], int8_dot(quant.row(cand[pos[t]]), qc, d));
     return m;
   }
   float dist2(int64_t i, int64_t j) const { return squared_distance(x + i * d, x + j * d, d); }
@@ -119,19 +116,19 @@ struct FactoredRows {
       for (int64_t i = b; i < e; ++i) hnorm[i] = std::sqrt(dot(h + i * d, h + i * d, d));
     });
   }
-  /// As DenseRows::may_improve: |h_i·h_j − s_i q_i·h_j| ≤ ||h_i − h̃_i|| ||h_j|| bounds the
-  /// embedding factor, the class factor a_i·a_j is exact up to rounding.
+  /// As DenseRows::may_improve: |h_i·h_j − h̃_i·h̃_j| ≤ ||h_i − h̃_i|| ||h_j|| + ||h̃_i|| ||h_j − h̃_j||
+  /// bounds the embedding factor; the class factor a_i·a_j is exact up to rounding.
   int64_t may_improve(const int64_t* cand, const int64_t* pos, int64_t n, int64_t j,
                       const float* min_d2, int64_t* out) const {
     if (quant.empty()) return std::copy(pos, pos + n, out) - out;
     const float* aj = a + j * c;
-    const float* hj = h + j * d;
+    const int8_t* qj = quant.row(j);
+    const double sj = quant.scale[j], ej = quant.err[j];
     int64_t m = 0;
-    auto keep = [&](int64_t p, double aa, float qh) {
+    auto keep = [&](int64_t p, double aa, int32_t qq) {
       const int64_t i = cand[p];
-      const double hh = static_cast<double>(quant.scale[i]) * qh;
-      const double slack =
-          2.0 * std::abs(aa) * (quant.err[i] + quant.rounding * quant.qnorm[i]) * hnorm[j];
+      const double hh = static_cast<double>(quant.scale[i]) * sj * qq;
+      const double slack = 2.0 * std::abs(aa) * (quant.err[i] * hnorm[j] + quant.qnorm[i] * ej);
       // Also leave room for the float rounding of the exact path's dot products.
       const double lower =
           norm2[i] + norm2[j] - 2.0 * aa * hh - slack - 1e-5 * (norm2[i] + norm2[j]);
@@ -145,8 +142,8 @@ struct FactoredRows {
         i[k] = cand[pos[t + k]];
         r[k] = quant.row(i[k]);
       }
-      float qh[4];
-      int8_dot4(r, hj, d, qh);
+      int32_t qh[4];
+      int8_dot4(r, qj, d, qh);
       float aa[4] = {0, 0, 0, 0};  // four independent sums over the C classes
       for (int64_t l = 0; l < c; ++l)
         for (int k = 0; k < 4; ++k) aa[k] += a[i[k] * c + l] * aj[l];
@@ -154,7 +151,7 @@ struct FactoredRows {
     }
     for (; t < n; ++t) {
       const int64_t i = cand[pos[t]];
-      keep(pos[t], dot(a + i * c, aj, c), int8_dot(quant.row(i), hj, d));
+      keep(pos[t], dot(a + i * c, aj, c), int8_dot(quant.row(i), qj, d));
     }
     return m;
   }

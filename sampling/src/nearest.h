@@ -208,8 +208,8 @@ class NearestCenter {
     at::parallel_for(0, n, 2048, [&](int64_t b, int64_t e) {
       float bv = -1.0f;
       int64_t bi = -1;
-      // Blocks of candidates: the free bounds first, then the half-precision bound four
-      // rows at a time, then exact distances for the few that may still improve.
+      // Blocks of candidates: the free bounds first, then the int8 bound four rows at a
+      // time, then exact distances for the few that may still improve.
       constexpr int64_t kBlock = 512;
       int64_t todo[kBlock], maybe[kBlock];
       for (int64_t b0 = b; b0 < e; b0 += kBlock) {

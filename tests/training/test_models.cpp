@@ -239,6 +239,18 @@ TEST(Predictor, RowsFollowTheGivenIndices) {
   EXPECT_THROW(pred.probs(*model, images, {25}), InvalidArgument);
 }
 
+// micro_batch slices each batch for the trunk: the results do not depend on the slicing.
+TEST(Predictor, MicroBatchesGiveTheSameResults) {
+  auto model = make_model(ModelOptions());
+  auto images = random_images(40, 5);
+  auto whole = Predictor(PredictorOptions().batch_size(16).micro_batch(0))
+                   .predict(*model, images, iota(40), kProbs | kEmbeddings);
+  auto sliced = Predictor(PredictorOptions().batch_size(16).micro_batch(5))
+                    .predict(*model, images, iota(40), kProbs | kEmbeddings);
+  EXPECT_TRUE(torch::allclose(whole.probs, sliced.probs, 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(whole.embeddings, sliced.embeddings, 1e-5, 1e-5));
+}
+
 TEST(Predictor, TestTimeAugmentationGivesPasses) {
   auto model = make_model(ModelOptions());
   model->reset_parameters(1);

@@ -12,13 +12,6 @@ namespace alx::training {
 
 namespace {
 
-/// The head as a short program whose dropout masks are folded into the next Linear
-/// layer. Linear(W) after a mask m computes x·(W ⊙ m)ᵀ, so T masks give T weight
-/// matrices: stacked into one [T·out, in] matrix, all passes are one product.
-/// Cheaper still where a mask is binary (0 or 1/(1−p)) and the layer input is shared by
-/// the passes: x·(W ⊙ m)ᵀ = s·(x·Wᵀ − x_D·W_Dᵀ) with D the dropped columns (or s·x_K·W_Kᵀ
-/// with K the kept ones, whichever is fewer), one product with W plus T thin ones —
-/// for p = 0.25 about a third of the stacked product's work.
 /// model.trunk(x) in slices of `micro` items on the CPU (eval mode: BatchNorm uses its
 /// running statistics, so slicing does not change the result).
 torch::Tensor trunk_in_slices(Model& model, const torch::Tensor& x, int64_t micro) {
@@ -29,6 +22,13 @@ torch::Tensor trunk_in_slices(Model& model, const torch::Tensor& x, int64_t micr
   return torch::cat(parts);
 }
 
+/// The head as a short program whose dropout masks are folded into the next Linear
+/// layer. Linear(W) after a mask m computes x·(W ⊙ m)ᵀ, so T masks give T weight
+/// matrices: stacked into one [T·out, in] matrix, all passes are one product.
+/// Cheaper still where a mask is binary (0 or 1/(1−p)) and the layer input is shared by
+/// the passes: x·(W ⊙ m)ᵀ = s·(x·Wᵀ − x_D·W_Dᵀ) with D the dropped columns (or s·x_K·W_Kᵀ
+/// with K the kept ones, whichever is fewer), one product with W plus T thin ones —
+/// for p = 0.25 about a third of the stacked product's work.
 class FoldedHead {
  public:
   FoldedHead(const std::vector<HeadLayer>& layers, const std::vector<std::vector<torch::Tensor>>& masks,

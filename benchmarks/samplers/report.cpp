@@ -266,9 +266,11 @@ void write_summary_md(const Plan& plan, const std::vector<ArmSummary>& summary, 
   md += fmt::format("- loop: {} rounds × {} labels, candidates per round {}, budget {}\n", l.rounds(), l.batch_size(),
                     l.pool_subsample() > 0 ? std::to_string(l.pool_subsample()) : std::string("all unlabeled"),
                     l.budget() > 0 ? std::to_string(l.budget()) : std::string("none"));
-  md += fmt::format("- model: {}, trained from scratch each round: {}; {} epochs, {} lr {}, batch {}\n",
+  const std::string min_steps =
+      c.trainer().min_steps() > 0 ? fmt::format(" (at least {} steps)", c.trainer().min_steps()) : std::string();
+  md += fmt::format("- model: {}, trained from scratch each round: {}; {} epochs{}, {} lr {}, batch {}\n",
                     c.model().name(), c.trainer().reinit() ? "yes" : "no (warm start)", c.trainer().epochs(),
-                    c.trainer().optimizer(), c.trainer().lr(), c.trainer().batch_size());
+                    min_steps, c.trainer().optimizer(), c.trainer().lr(), c.trainer().batch_size());
   md += fmt::format("- MC passes (samplers that need them): {} ({}, masks {})\n", c.predictor().mc_passes(),
                     c.predictor().mc_source(), c.predictor().masks());
   md += fmt::format("- seeds: {}; plan: `{}`; every run's configuration: `runs/<sampler>/seed-<s>/run.yaml`\n",

@@ -57,6 +57,7 @@ std::vector<double> ticks(double lo, double hi, int target = 6) {
 }
 
 std::string tick_label(double v, double step) {
+  if (std::abs(v) < step * 1e-9) v = 0.0;  // ceil(-0.3) * step is -0, printed "-0"
   if (std::abs(v) >= 1e4) return fmt::format("{:.0f}", v);
   const int digits = step >= 1 ? 0 : static_cast<int>(std::ceil(-std::log10(step) + 1e-9));
   return fmt::format("{:.{}f}", v, std::min(digits, 4));
@@ -106,6 +107,13 @@ Frame draw_frame(cv::Mat& img, const std::string& title, const std::string& xlab
   return f;
 }
 
+/// Right margin that fits a legend of these labels (swatch, gap, text), at least 190 px.
+int legend_margin(const std::vector<std::string>& labels) {
+  int widest = 0, base = 0;
+  for (const auto& l : labels) widest = std::max(widest, cv::getTextSize(l, kFont, 0.5, 1, &base).width);
+  return std::max(190, 15 + 30 + widest + 10);
+}
+
 void legend(cv::Mat& img, const std::vector<std::pair<std::string, cv::Scalar>>& entries, int x, int y) {
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const int yy = y + static_cast<int>(i) * 24;
@@ -142,7 +150,9 @@ void save(const LineChart& chart, const std::string& path) {
   pad_range(x0, x1);
   pad_range(y0, y1);
   cv::Mat img(chart.height, chart.width, CV_8UC3, kWhite);
-  const Frame f = draw_frame(img, chart.title, chart.xlabel, chart.ylabel, x0, x1, y0, y1, 190);
+  std::vector<std::string> labels;
+  for (const auto& s : chart.series) labels.push_back(s.label);
+  const Frame f = draw_frame(img, chart.title, chart.xlabel, chart.ylabel, x0, x1, y0, y1, legend_margin(labels));
   std::vector<std::pair<std::string, cv::Scalar>> entries;
   for (std::size_t k = 0; k < chart.series.size(); ++k) {
     const auto& s = chart.series[k];
@@ -181,7 +191,8 @@ void save(const ScatterChart& chart, const std::string& path) {
   pad_range(x0, x1);
   pad_range(y0, y1);
   cv::Mat img(chart.height, chart.width, CV_8UC3, kWhite);
-  const Frame f = draw_frame(img, chart.title, chart.xlabel, chart.ylabel, x0, x1, y0, y1, 190);
+  const Frame f = draw_frame(img, chart.title, chart.xlabel, chart.ylabel, x0, x1, y0, y1,
+                             legend_margin(chart.group_names));
   const int radius = n > 20000 ? 1 : n > 3000 ? 2 : 3;
   for (std::size_t i = 0; i < n; ++i)
     cv::circle(img, f.to_px(chart.x[i], chart.y[i]), radius, color(chart.group[i]), cv::FILLED, cv::LINE_AA);
@@ -222,7 +233,7 @@ void save(const BarChart& chart, const std::string& path) {
   if (top <= 0) top = 1;
   cv::Mat img(chart.height, chart.width, CV_8UC3, kWhite);
   Frame f = draw_frame(img, chart.title, "", chart.ylabel, 0, static_cast<double>(std::max<std::size_t>(n, 1)),
-                       0, top * 1.08, chart.values2.empty() ? 30 : 190);
+                       0, top * 1.08, chart.values2.empty() ? 30 : legend_margin({chart.name1, chart.name2}));
   // Replace the numeric x ticks with the labels.
   cv::rectangle(img, cv::Rect(f.area.x + 1, f.area.y + f.area.height + 2, f.area.width, 25), kWhite, cv::FILLED);
   const bool two = !chart.values2.empty();

@@ -58,21 +58,26 @@ struct DenseRows {
     if (d >= 8) quant.build(x, n, d);
   }
   /// Of the candidate positions pos[0, n) (rows cand[pos[t]]), writes to `out` those that
-  /// may get closer to row j than min_d2[pos[t]] and returns how many: the others provably
-  /// cannot. Four rows per pass over row j.
+  /// may get closer to row j than their current distance (min_d2[pos[t]], its square root
+  /// min_d[pos[t]]) and returns how many: the others provably cannot. Four rows per pass
+  /// over row j.
   int64_t may_improve(const int64_t* cand, const int64_t* pos, int64_t n, int64_t j,
-                      const float* min_d2, int64_t* out) const {
+                      const float* /*min_d2*/, const float* min_d, int64_t* out) const {
     if (quant.empty()) return std::copy(pos, pos + n, out) - out;
     const int8_t* qc = quant.row(j);
     const float sc = quant.scale[j], ec = quant.err[j], cc = quant.qnorm[j] * quant.qnorm[j];
     int64_t m = 0;
     auto keep = [&](int64_t p, int32_t qq) {
-      // ||x̃ − c̃||² = ||x̃||² − 2 s_x s_c (q_x·q_c) + ||c̃||², less the float rounding of the sum.
+      // ||x̃ − c̃||² = ||x̃||² − 2 s_x s_c (q_x·q_c) + ||c̃||², less the float rounding of the
+      // sum; the row cannot improve when ||x̃ − c̃|| − err_x − err_c ≥ min_d, compared
+      // squared so that no square root is taken per row.
       const int64_t i = cand[p];
       const float xx = quant.qnorm[i] * quant.qnorm[i];
       const float approx = xx - 2.0f * (quant.scale[i] * sc) * static_cast<float>(qq) + cc;
-      const float lower = std::sqrt(std::max(0.0f, approx - 2e-6f * (xx + cc))) - quant.err[i] - ec;
-      if (!(lower > 0.0f && lower * lower >= min_d2[p])) out[m++] = p;
+      const float reach = min_d[p] + quant.err[i] + ec;
+      // Branch-free compaction: almost every row is dropped, in no predictable order.
+      out[m] = p;
+      m += !(approx - 2e-6f * (xx + cc) >= reach * reach);
     };
     int64_t t = 0;
     for (; t + 4 <= n; t += 4) {
@@ -119,7 +124,7 @@ struct FactoredRows {
   /// As DenseRows::may_improve: |h_i·h_j − h̃_i·h̃_j| ≤ ||h_i − h̃_i|| ||h_j|| + ||h̃_i|| ||h_j − h̃_j||
   /// bounds the embedding factor; the class factor a_i·a_j is exact up to rounding.
   int64_t may_improve(const int64_t* cand, const int64_t* pos, int64_t n, int64_t j,
-                      const float* min_d2, int64_t* out) const {
+                      const float* min_d2, const float* /*min_d*/, int64_t* out) const {
     if (quant.empty()) return std::copy(pos, pos + n, out) - out;
     const float* aj = a + j * c;
     const int8_t* qj = quant.row(j);
@@ -132,7 +137,8 @@ struct FactoredRows {
       // Also leave room for the float rounding of the exact path's dot products.
       const double lower =
           norm2[i] + norm2[j] - 2.0 * aa * hh - slack - 1e-5 * (norm2[i] + norm2[j]);
-      if (!(lower >= static_cast<double>(min_d2[p]))) out[m++] = p;
+      out[m] = p;
+      m += !(lower >= static_cast<double>(min_d2[p]));
     };
     int64_t t = 0;
     for (; t + 4 <= n; t += 4) {
@@ -164,6 +170,7 @@ class NearestCenter {
       : rows_(rows),
         cand_(candidates),
         min_d2_(candidates.size(), std::numeric_limits<float>::infinity()),
+        min_d_(candidates.size(), std::numeric_limits<float>::infinity()),
         owner_(candidates.size(), -1),
         norm_(candidates.size()) {
     // Row norms give a second free bound: d(x, c) ≥ | ||x|| − ||c|| |.
@@ -176,6 +183,8 @@ class NearestCenter {
   void seed(std::vector<float> min_d2, std::vector<int32_t> owner,
             std::vector<int64_t> center_rows) {
     min_d2_ = std::move(min_d2);
+    min_d_.resize(min_d2_.size());
+    for (size_t i = 0; i < min_d2_.size(); ++i) min_d_[i] = std::sqrt(std::max(0.0f, min_d2_[i]));
     owner_ = std::move(owner);
     centers_ = std::move(center_rows);
   }
@@ -216,19 +225,21 @@ class NearestCenter {
         const int64_t e0 = std::min(e, b0 + kBlock);
         int64_t nt = 0;
         for (int64_t i = b0; i < e0; ++i) {
-          const float m = min_d2_[i];
-          if (m < 0.0f) continue;  // already picked
+          const float m = min_d2_[i];  // < 0: already picked
           const int32_t o = owner_[i];
           const bool skip = prune && o >= 0 && dcc_[o] >= 4.0f * m * (1.0f + 1e-5f);
           const float gap = std::abs(norm_[i] - row_norm) * (1.0f - 1e-5f);
-          if (!skip && gap * gap < m) todo[nt++] = i;
+          // Branch-free: whether a row passes is close to a coin flip early on.
+          todo[nt] = i;
+          nt += (m >= 0.0f) & !skip & (gap * gap < m);
         }
-        const int64_t nm = rows_.may_improve(cand_.data(), todo, nt, row, min_d2_.data(), maybe);
+        const int64_t nm = rows_.may_improve(cand_.data(), todo, nt, row, min_d2_.data(), min_d_.data(), maybe);
         for (int64_t t = 0; t < nm; ++t) {
           const int64_t i = maybe[t];
           const float d = rows_.dist2(cand_[i], row);
           if (d < min_d2_[i]) {
             min_d2_[i] = d;
+            min_d_[i] = std::sqrt(d);
             owner_[i] = slot;
           }
         }
@@ -261,6 +272,7 @@ class NearestCenter {
   const Rows& rows_;
   const std::vector<int64_t>& cand_;
   std::vector<float> min_d2_;   // −1 marks a picked candidate
+  std::vector<float> min_d_;    // its square root (for the int8 bound)
   std::vector<int32_t> owner_;  // slot in centers_ of the nearest center, −1: none yet
   std::vector<float> norm_;     // ||x|| of each candidate
   std::vector<int64_t> centers_;

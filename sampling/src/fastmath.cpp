@@ -107,9 +107,40 @@ __attribute__((target("avx2"))) static void int8_dot4_avx2(const int8_t* const q
     for (int r = 0; r < 4; ++r) out[r] += static_cast<int32_t>(q[r][j]) * c[j];
 }
 
+// The same with 512-bit registers: 32 dimensions per step, half the instructions.
+__attribute__((target("avx512bw"))) static inline __m512i int16_lanes_512(const int8_t* q) {
+  return _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q)));
+}
+
+__attribute__((target("avx512bw"))) static void int8_dot4_avx512(const int8_t* const q[4],
+                                                                const int8_t* __restrict c, int64_t d,
+                                                                int32_t out[4]) {
+  __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                    _mm512_setzero_si512()};
+  int64_t j = 0;
+  for (; j + 32 <= d; j += 32) {
+    const __m512i cj = int16_lanes_512(c + j);
+    for (int r = 0; r < 4; ++r)
+      acc[r] = _mm512_add_epi32(acc[r], _mm512_madd_epi16(int16_lanes_512(q[r] + j), cj));
+  }
+  for (int r = 0; r < 4; ++r) {  // (GCC 12 warns inside _mm512_reduce_add_epi32; add lanes by hand)
+    alignas(64) int32_t lane[16];
+    _mm512_store_si512(reinterpret_cast<__m512i*>(lane), acc[r]);
+    int32_t sum = 0;
+    for (int32_t v : lane) sum += v;
+    out[r] = sum;
+  }
+  for (; j < d; ++j)
+    for (int r = 0; r < 4; ++r) out[r] += static_cast<int32_t>(q[r][j]) * c[j];
+}
+
 static bool avx2_available() {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx2");
+}
+static bool avx512bw_available() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512bw");
 }
 #endif
 
@@ -121,7 +152,8 @@ int32_t int8_dot(const int8_t* __restrict q, const int8_t* __restrict c, int64_t
 
 void int8_dot4(const int8_t* const q[4], const int8_t* __restrict c, int64_t d, int32_t out[4]) {
 #if defined(__x86_64__) && defined(__GNUC__)
-  static const bool hw = avx2_available();
+  static const bool wide = avx512bw_available(), hw = avx2_available();
+  if (wide) return int8_dot4_avx512(q, c, d, out);
   if (hw) return int8_dot4_avx2(q, c, d, out);
 #endif
   for (int r = 0; r < 4; ++r) out[r] = int8_dot(q[r], c, d);

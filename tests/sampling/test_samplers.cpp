@@ -3,12 +3,15 @@
 #include <alx/sampling/samplers.h>
 #include <alx/sampling/scorers.h>
 
+#include "fastmath.h"  // internal (sampling/src): the int8 dot product
+
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <map>
 #include <numeric>
+#include <random>
 #include <set>
 
 using namespace alx::sampling;
@@ -147,16 +150,43 @@ TEST(KCenter, MatchesBruteForceWithPruning) {
 
 TEST(KCenter, MatchesBruteForceOnNoiseThroughTheInt8Bound) {
   // Gaussian noise defeats the triangle-inequality pruning: nearly every row goes through
-  // the int8 lower bound, and rows of very different scales test its error term.
-  at::manual_seed(11);
-  const at::Tensor x = at::randn({2500, 96}) * at::exp(at::randn({2500, 1}));
-  const std::vector<int64_t> cand = range(0, 2500);
-  const auto got = kcenter_greedy(x, {3}, cand, 30, 0);
-  std::vector<int64_t> rest = cand;
-  rest.erase(rest.begin() + 3);
-  EXPECT_EQ(got, brute_kcenter(x, {3}, rest, 30, -1));
-  const auto free = kcenter_greedy(x, {}, cand, 30, 2);
-  EXPECT_EQ(free, brute_kcenter(x, {}, cand, 30, free[0]));
+  // the int8 lower bound, and rows of very different scales test its error term. D = 40
+  // and 13 leave tails past the 32- and 16-wide SIMD steps of the int8 dot product.
+  for (const int64_t D : {96, 40, 13}) {
+    SCOPED_TRACE("D = " + std::to_string(D));
+    at::manual_seed(11);
+    const at::Tensor x = at::randn({2500, D}) * at::exp(at::randn({2500, 1}));
+    const std::vector<int64_t> cand = range(0, 2500);
+    const auto got = kcenter_greedy(x, {3}, cand, 30, 0);
+    std::vector<int64_t> rest = cand;
+    rest.erase(rest.begin() + 3);
+    EXPECT_EQ(got, brute_kcenter(x, {3}, rest, 30, -1));
+    const auto free = kcenter_greedy(x, {}, cand, 30, 2);
+    EXPECT_EQ(free, brute_kcenter(x, {}, cand, 30, free[0]));
+  }
+}
+
+TEST(Int8Dot, FourRowsEqualTheScalarSumForEveryLength) {
+  // The SIMD paths (32 and 16 dimensions per step) and their scalar tails, at the extremes
+  // of int8 so that an overflowing lane would show.
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> v(-127, 127);
+  for (const int64_t d : {1, 7, 15, 16, 17, 31, 32, 33, 40, 64, 100, 128, 513}) {
+    SCOPED_TRACE("d = " + std::to_string(d));
+    std::vector<int8_t> rows(static_cast<size_t>(4 * d)), c(static_cast<size_t>(d));
+    for (auto& x : rows) x = static_cast<int8_t>(v(rng));
+    for (auto& x : c) x = static_cast<int8_t>(v(rng));
+    for (int64_t j = 0; j < std::min<int64_t>(d, 3); ++j) rows[j] = c[j] = -127;
+    const int8_t* q[4] = {rows.data(), rows.data() + d, rows.data() + 2 * d, rows.data() + 3 * d};
+    int32_t got[4] = {0, 0, 0, 0};
+    alx::sampling::detail::int8_dot4(q, c.data(), d, got);
+    for (int r = 0; r < 4; ++r) {
+      int32_t want = 0;
+      for (int64_t j = 0; j < d; ++j) want += int32_t{q[r][j]} * c[j];
+      EXPECT_EQ(got[r], want) << "row " << r;
+      EXPECT_EQ(alx::sampling::detail::int8_dot(q[r], c.data(), d), want) << "row " << r;
+    }
+  }
 }
 
 TEST(KCenter, SameResultOnAnyThreadCount) {

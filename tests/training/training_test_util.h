@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>  // getpid
+
 namespace alx::training::test {
 
 /// n random 8-bit images of side `size` with `channels` channels.
@@ -63,10 +65,12 @@ inline std::string temp_dir(const std::string& name) {
   return dir.string();
 }
 
-/// Runs tests/training/make_torchscript.py once; returns its output folder.
+/// Runs tests/training/make_torchscript.py once per process; returns its output folder.
+/// The folder is the process's own: CTest runs each test as a process, two at a time,
+/// and one must not read net.pt while another rewrites it.
 inline std::string torchscript_dir() {
   static std::string dir = [] {
-    auto d = temp_dir("torchscript");
+    auto d = temp_dir("torchscript-" + std::to_string(::getpid()));
     const std::string cmd = std::string(ALX_PYTHON) + " " + ALX_TRAINING_TEST_DIR + "/make_torchscript.py " + d;
     if (std::system(cmd.c_str()) != 0) throw std::runtime_error("failed: " + cmd);
     return d;

@@ -25,35 +25,19 @@ std::vector<int64_t> kmeanspp(const Rows& rows, const std::vector<int64_t>& cand
     }
   }
   auto rng = detail::make_rng(seed, 0x62616467);
-  detail::NearestCenter<Rows> nc(rows, cand);
-  int64_t pos = first;
-  while (true) {
-    out.push_back(cand[pos]);
-    nc.mark_picked(pos);
-    if (static_cast<int64_t>(out.size()) == k) break;
-    nc.add_center(cand[pos]);
-    // D² sampling: P(i) ∝ distance² to the nearest chosen center.
-    const std::vector<float>& d2 = nc.min_d2();
-    double total = 0.0;
-    for (int64_t i = 0; i < n; ++i)
-      if (d2[i] > 0.0f) total += d2[i];
-    pos = -1;
-    if (total > 0.0) {
-      const double r = detail::uniform01(rng) * total;
-      double acc = 0.0;
-      for (int64_t i = 0; i < n; ++i) {
-        if (d2[i] <= 0.0f) continue;
-        acc += d2[i];
-        pos = i;
-        if (acc > r) break;
-      }
-    } else {
+  detail::D2Sampler<Rows> d2(rows, cand, first);
+  out.push_back(cand[first]);
+  while (static_cast<int64_t>(out.size()) < k) {
+    int64_t pos = d2.draw(rng);
+    if (pos < 0) {
       // Every remaining item coincides with a center: any unpicked one will do.
       std::vector<int64_t> rest;
       for (int64_t i = 0; i < n; ++i)
-        if (d2[i] >= 0.0f) rest.push_back(i);
+        if (!d2.picked(i)) rest.push_back(i);
       pos = rest[rng() % rest.size()];
+      d2.take(pos);
     }
+    out.push_back(cand[pos]);
   }
   return out;
 }
@@ -73,7 +57,6 @@ std::vector<int64_t> badge_select(const at::Tensor& grad_embeddings, const at::T
     detail::DenseRows rows;
     rows.x = g.data_ptr<float>();
     rows.d = g.size(1);
-    rows.attach_quantized(g.size(0));
     return kmeanspp(rows, candidates, k, seed);
   }
   ALX_CHECK(probs.defined() && embeddings.defined(),
@@ -97,7 +80,6 @@ std::vector<int64_t> badge_select(const at::Tensor& grad_embeddings, const at::T
   rows.d = h.size(1);
   const at::Tensor n2 = (a.pow(2).sum(1).to(at::kDouble) * h.pow(2).sum(1).to(at::kDouble)).contiguous();
   rows.norm2.assign(n2.data_ptr<double>(), n2.data_ptr<double>() + n2.numel());
-  rows.attach_quantized(h.size(0));
   return kmeanspp(rows, candidates, k, seed);
 }
 

@@ -46,35 +46,18 @@ KMeansResult kmeans(const at::Tensor& x_in, int64_t k, int64_t iters, uint64_t s
   detail::DenseRows rows;
   rows.x = x.data_ptr<float>();
   rows.d = x.size(1);
-  detail::NearestCenter<detail::DenseRows> nc(rows, all);
   auto rng = detail::make_rng(seed, 0x6b6d6561);
-  std::vector<int64_t> seeds;
-  int64_t pos = static_cast<int64_t>(rng() % static_cast<uint64_t>(N));
-  while (true) {
+  const auto first = static_cast<int64_t>(rng() % static_cast<uint64_t>(N));
+  detail::D2Sampler<detail::DenseRows> d2(rows, all, first);
+  std::vector<int64_t> seeds = {first};
+  while (static_cast<int64_t>(seeds.size()) < k) {
+    int64_t pos = d2.draw(rng);
+    if (pos < 0) {  // fewer distinct points than k: take unpicked in order
+      pos = 0;
+      while (d2.picked(pos)) ++pos;
+      d2.take(pos);
+    }
     seeds.push_back(pos);
-    nc.mark_picked(pos);
-    if (static_cast<int64_t>(seeds.size()) == k) break;
-    nc.add_center(pos);
-    const auto& d2 = nc.min_d2();
-    double total = 0.0;
-    for (float v : d2)
-      if (v > 0.0f) total += v;
-    if (total <= 0.0) {  // fewer distinct points than k: take unpicked in order
-      for (int64_t i = 0; i < N; ++i)
-        if (d2[i] >= 0.0f) {
-          pos = i;
-          break;
-        }
-      continue;
-    }
-    const double r = detail::uniform01(rng) * total;
-    double acc = 0.0;
-    for (int64_t i = 0; i < N; ++i) {
-      if (d2[i] <= 0.0f) continue;
-      acc += d2[i];
-      pos = i;
-      if (acc > r) break;
-    }
   }
   at::Tensor centroids = x.index_select(0, at::tensor(seeds, at::kLong)).clone();
   at::Tensor assign = nearest_rows(x, centroids);

@@ -53,19 +53,20 @@ inline double plogp(double p) { return p > 0.0 ? p * std::log(p) : 0.0; }
 void plogp_map(const float* __restrict src, float* __restrict dst, int64_t n);
 void plogp_map(const double* __restrict src, double* __restrict dst, int64_t n);
 
+/// Whether every p[i] of n lies in [lo, hi] (false for NaN).
+bool all_in_range(const float* __restrict p, int64_t n, float lo, float hi);
+bool all_in_range(const double* __restrict p, int64_t n, double lo, double hi);
+/// out[g] = Σ_i x[g·len + i]: the sums of `groups` consecutive groups of `len` values.
+void group_sums(const float* __restrict x, int64_t groups, int64_t len, float* __restrict out);
+void group_sums(const double* __restrict x, int64_t groups, int64_t len, double* __restrict out);
+/// mean[r·C + c] = (1/T) Σ_t p[(r·T + t)·C + c]: the mean over passes of `rows` rows [T, C].
+void pass_mean(const float* __restrict p, int64_t rows, int64_t T, int64_t C,
+               float* __restrict mean);
+void pass_mean(const double* __restrict p, int64_t rows, int64_t T, int64_t C,
+               double* __restrict mean);
+
 /// Σ_j (a_j − b_j)² and Σ_j a_j b_j over d floats, SIMD (AVX2 where the CPU has it).
 float squared_distance(const float* __restrict a, const float* __restrict b, int64_t d);
 float dot(const float* __restrict a, const float* __restrict b, int64_t d);
-
-/// Per-row int8 quantization: x̃ = scale · q with scale = max_j |x_j| / 127 and q rounded to
-/// nearest; also err = ||x − x̃|| (rounded up) and qnorm = ||x̃||. A distance computed from
-/// x̃ is then within err of the one from x (triangle inequality).
-void quantize_row(const float* __restrict x, int64_t d, int8_t* __restrict q, float& scale,
-                  float& err, float& qnorm);
-/// Σ_j q_j c_j of int8 rows, exact in int32 (d ≤ 2^31 / 127²), for four rows q[0..4) at
-/// once against one row c (AVX2 where the CPU has it: 16 products per instruction).
-void int8_dot4(const int8_t* const q[4], const int8_t* __restrict c, int64_t d, int32_t out[4]);
-/// Σ_j q_j c_j for one row.
-int32_t int8_dot(const int8_t* __restrict q, const int8_t* __restrict c, int64_t d);
 
 }  // namespace alx::sampling::detail

@@ -101,30 +101,16 @@ void top_two(const S* p, int64_t C, S* first, S* second) {
 
 /// Fast check of a block of rows: every value in [−tol, 1 + tol] (NaN fails) and every
 /// row sum within tol of 1. False means "look closer" (row_is_probability finds which).
+/// `sums` holds `rows` values.
 template <class S>
-bool block_is_probability(const S* block, int64_t rows, int64_t C, double tol) {
-  const S lo = static_cast<S>(-tol), hi = static_cast<S>(1.0 + tol);
-  const int64_t n = rows * C;
-  int bad = 0;
-#pragma omp simd reduction(| : bad)
-  for (int64_t i = 0; i < n; ++i) bad |= !((block[i] >= lo) & (block[i] <= hi));
-  if (bad) return false;
+bool block_is_probability(const S* block, int64_t rows, int64_t C, double tol, S* sums) {
+  if (!detail::all_in_range(block, rows * C, static_cast<S>(-tol), static_cast<S>(1.0 + tol)))
+    return false;
+  detail::group_sums(block, rows, C, sums);
   const S stol = static_cast<S>(tol);
-  for (int64_t r = 0; r < rows; ++r) {
-    const S* p = block + r * C;
-    S sum = 0;
-    for (int64_t c = 0; c < C; ++c) sum += p[c];
-    if (std::abs(sum - S(1)) > stol) return false;
-  }
-  return true;
-}
-
-template <class S>
-S row_sum(const S* p, int64_t n) {
-  S s = 0;
-#pragma omp simd reduction(+ : s)
-  for (int64_t i = 0; i < n; ++i) s += p[i];
-  return s;
+  int bad = 0;
+  for (int64_t r = 0; r < rows; ++r) bad |= std::abs(sums[r] - S(1)) > stol;
+  return bad == 0;
 }
 
 /// One fused pass: validation, mean over passes and the score, block by block.
@@ -137,12 +123,13 @@ void score_rows(const S* data, int64_t N, int64_t T, int64_t C, Method method, b
   at::parallel_for(0, N, kBlock, [&](int64_t begin, int64_t end) {
     std::vector<S> mean(static_cast<size_t>(kBlock * C));
     std::vector<S> nats;  // p·ln p of a block, flat
+    std::vector<S> sums(static_cast<size_t>(kBlock * T));
     std::vector<S> sq(static_cast<size_t>(C));
     std::vector<int64_t> votes(static_cast<size_t>(C));
     for (int64_t b0 = begin; b0 < end; b0 += kBlock) {
       const int64_t b1 = std::min(end, b0 + kBlock);
       const S* block = data + b0 * row_len;
-      if (validate && !block_is_probability(block, (b1 - b0) * T, C, tol)) {
+      if (validate && !block_is_probability(block, (b1 - b0) * T, C, tol, sums.data())) {
         for (int64_t n = b0; n < b1; ++n) {
           int64_t pass = 0;
           if (!row_is_probability(data + n * row_len, T, C, tol, &pass)) {
@@ -157,19 +144,7 @@ void score_rows(const S* data, int64_t N, int64_t T, int64_t C, Method method, b
       // p̄ for the block: the input itself when T = 1.
       const S* pbar = block;
       if (T > 1) {
-        const S inv = S(1) / static_cast<S>(T);
-        for (int64_t n = b0; n < b1; ++n) {
-          const S* row = data + n * row_len;
-          S* m = mean.data() + (n - b0) * C;
-          std::copy(row, row + C, m);
-          for (int64_t t = 1; t < T; ++t) {
-            const S* p = row + t * C;
-#pragma omp simd
-            for (int64_t c = 0; c < C; ++c) m[c] += p[c];
-          }
-#pragma omp simd
-          for (int64_t c = 0; c < C; ++c) m[c] *= inv;
-        }
+        detail::pass_mean(block, b1 - b0, T, C, mean.data());
         pbar = mean.data();
       }
       switch (method) {
@@ -178,14 +153,14 @@ void score_rows(const S* data, int64_t N, int64_t T, int64_t C, Method method, b
           const int64_t rows = b1 - b0;
           nats.resize(static_cast<size_t>(rows * (method == Method::kBald ? row_len : C)));
           detail::plogp_map(pbar, nats.data(), rows * C);
-          for (int64_t r = 0; r < rows; ++r) out[b0 + r] = -row_sum(nats.data() + r * C, C);
+          detail::group_sums(nats.data(), rows, C, out + b0);
+          for (int64_t r = 0; r < rows; ++r) out[b0 + r] = -out[b0 + r];
           if (method == Method::kBald) {
             detail::plogp_map(block, nats.data(), rows * row_len);
+            detail::group_sums(nats.data(), rows, row_len, sums.data());
             const S inv = S(1) / static_cast<S>(T);
-            for (int64_t r = 0; r < rows; ++r) {
-              const S cond = -row_sum(nats.data() + r * row_len, row_len) * inv;
-              out[b0 + r] = std::max(S(0), out[b0 + r] - cond);
-            }
+            for (int64_t r = 0; r < rows; ++r)
+              out[b0 + r] = std::max(S(0), out[b0 + r] + sums[r] * inv);
           }
           break;
         }

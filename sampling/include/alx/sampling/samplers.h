@@ -172,7 +172,9 @@ struct HybridOptions {
 /// Greedy k-center (farthest-first traversal). embeddings: [N, D] (any float type; computed
 /// in float32). `centers` are fixed centers (e.g. labeled items), `candidates` the selectable
 /// items. With no centers the first pick is a uniformly random candidate drawn from
-/// std::mt19937_64(seed). Memory O(N): never an N×N matrix.
+/// std::mt19937_64(seed). Memory O(N): never an N×N matrix. The farthest candidate is found
+/// lazily (a heap of upper bounds, each caught up only as far as needed), so a pick costs
+/// far less than a pass over the pool; the picks are exactly those of the plain greedy.
 /// `pick_distances`, if given, receives for each pick its distance to the nearest earlier
 /// center (−1 for the random first pick), which is the covering radius before the pick.
 std::vector<int64_t> kcenter_greedy(const at::Tensor& embeddings,
@@ -184,6 +186,8 @@ std::vector<int64_t> kcenter_greedy(const at::Tensor& embeddings,
 /// Either dense `grad_embeddings` [N, E], or factored from probs [N, C] (or [N, T, C], averaged)
 /// and embeddings [N, D] without forming g (distances cost O(C + D), not O(C·D)).
 /// The first pick is the candidate with the largest gradient norm (as Ash et al.'s code).
+/// D² sampling is exact but lazy: proposals from stale upper bounds, accepted with
+/// probability true/bound, so only proposed items are compared with new centers.
 std::vector<int64_t> badge_select(const at::Tensor& grad_embeddings, const at::Tensor& probs,
                                   const at::Tensor& embeddings,
                                   const std::vector<int64_t>& candidates, int64_t k,

@@ -201,6 +201,16 @@ TEST(KCenter, DuplicatesAndErrors) {
   const at::Tensor x = at::ones({10, 3});
   const auto got = kcenter_greedy(x, {}, range(0, 10), 10, 3);
   EXPECT_EQ(std::set<int64_t>(got.begin(), got.end()).size(), 10u);
+  // Ties go to the lower index, as in the brute-force rule (strict >, ascending scan).
+  EXPECT_EQ(got, brute_kcenter(x, {}, range(0, 10), 10, got[0]));
+  // A 5 x 5 integer grid around a fixed center at its middle: many exactly equal distances.
+  std::vector<float> grid;
+  for (int i = 0; i < 5; ++i)
+    for (int j = 0; j < 5; ++j) grid.insert(grid.end(), {float(i), float(j)});
+  const at::Tensor g = at::tensor(grid).view({25, 2});
+  std::vector<int64_t> rest = range(0, 25);
+  rest.erase(rest.begin() + 12);
+  EXPECT_EQ(kcenter_greedy(g, {12}, rest, 12, 0), brute_kcenter(g, {12}, rest, 12, -1));
   at::Tensor bad = at::randn({10, 3});
   bad[6][1] = NAN;
   try {

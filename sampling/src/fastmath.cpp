@@ -25,22 +25,15 @@ void plogp_map(const double* __restrict src, double* __restrict dst, int64_t n) 
   for (int64_t i = 0; i < n; ++i) dst[i] = plogp(src[i]);
 }
 
-ALX_SIMD_CLONES
-bool all_in_range(const float* __restrict p, int64_t n, float lo, float hi) {
-  int bad = 0;
-#pragma omp simd reduction(| : bad)
-  for (int64_t i = 0; i < n; ++i) bad |= !((p[i] >= lo) & (p[i] <= hi));
-  return bad == 0;
-}
-
-bool all_in_range(const double* __restrict p, int64_t n, double lo, double hi) {
-  int bad = 0;
-#pragma omp simd reduction(| : bad)
-  for (int64_t i = 0; i < n; ++i) bad |= !((p[i] >= lo) & (p[i] <= hi));
-  return bad == 0;
-}
-
 namespace {
+template <class S>
+inline bool all_in_range_impl(const S* __restrict p, int64_t n, S lo, S hi) {
+  int bad = 0;
+#pragma omp simd reduction(| : bad)
+  for (int64_t i = 0; i < n; ++i) bad |= !((p[i] >= lo) & (p[i] <= hi));
+  return bad == 0;
+}
+
 template <class S>
 inline void group_sums_impl(const S* __restrict x, int64_t groups, int64_t len, S* __restrict out) {
   if (len >= 16) {
@@ -81,6 +74,14 @@ inline void pass_mean_impl(const S* __restrict p, int64_t rows, int64_t T, int64
   }
 }
 }  // namespace
+
+ALX_SIMD_CLONES
+bool all_in_range(const float* __restrict p, int64_t n, float lo, float hi) {
+  return all_in_range_impl(p, n, lo, hi);
+}
+bool all_in_range(const double* __restrict p, int64_t n, double lo, double hi) {
+  return all_in_range_impl(p, n, lo, hi);
+}
 
 ALX_SIMD_CLONES
 void group_sums(const float* __restrict x, int64_t groups, int64_t len, float* __restrict out) {

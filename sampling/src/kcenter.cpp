@@ -15,8 +15,9 @@ namespace {
 /// (||x||² − 2x·c + ||c||²), then the distance to it is recomputed exactly.
 void nearest_fixed_centers(const detail::DenseRows& rows, const at::Tensor& x,
                            const std::vector<int64_t>& cand, const std::vector<int64_t>& centers,
-                           std::vector<float>& min_d2, std::vector<int32_t>& owner) {
+                           std::vector<float>& min_d2) {
   const auto n = static_cast<int64_t>(cand.size());
+  std::vector<int32_t> owner(static_cast<size_t>(n), -1);
   const auto L = static_cast<int64_t>(centers.size());
   const at::Tensor cidx = at::tensor(centers, at::kLong);
   const at::Tensor xc = x.index_select(0, cidx);       // [L, D]
@@ -77,8 +78,9 @@ class LazyFarthest {
       Entry e = heap_.back();
       heap_.pop_back();
       catch_up(e, heap_.empty() ? nullptr : &heap_.front());
-      if (seen_[e.pos] == picks_.size() && (heap_.empty() || before(heap_.front(), e)))
-        return e.pos;  // no one can beat it
+      // A candidate whose catch-up stopped early is behind the top, so this holds only
+      // for one that has seen every pick.
+      if (heap_.empty() || before(heap_.front(), e)) return e.pos;  // no one can beat it
       heap_.push_back(e);
       std::push_heap(heap_.begin(), heap_.end(), before);
     }
@@ -167,8 +169,7 @@ std::vector<int64_t> kcenter_greedy(const at::Tensor& embeddings,
   std::vector<float> min_d2(static_cast<size_t>(n), std::numeric_limits<float>::infinity());
   int64_t next = -1;
   if (!centers.empty()) {
-    std::vector<int32_t> owner(static_cast<size_t>(n), -1);
-    nearest_fixed_centers(rows, x, candidates, centers, min_d2, owner);
+    nearest_fixed_centers(rows, x, candidates, centers, min_d2);
     // The farthest candidate from the fixed centers (ties: lower index).
     float bv = -1.0f;
     for (int64_t i = 0; i < n; ++i)

@@ -94,7 +94,6 @@ class D2Sampler {
   D2Sampler(const Rows& rows, const std::vector<int64_t>& cand, int64_t first)
       : rows_(rows),
         cand_(cand),
-        d2_(cand.size()),
         seen_(cand.size(), 1),
         picked_(cand.size(), 0),
         centers_{cand[first]},
@@ -109,15 +108,15 @@ class D2Sampler {
     const auto n = static_cast<int64_t>(cand_.size());
     while (tree_.total() > 0.0) {
       const int64_t i = tree_.find(uniform01(rng) * tree_.total());
-      if (i >= n || picked_[i] || tree_.weight(i) <= 0.0) continue;  // rounding at a boundary
+      // Picked candidates weigh 0; so may a neighbour found by rounding at a boundary.
+      if (i >= n || tree_.weight(i) <= 0.0) continue;
       // Accept when t > v = U·u: stop at the first new center closer than v (a rejection).
-      const float u = d2_[i];
+      const auto u = static_cast<float>(tree_.weight(i));  // a float stored as double
       const double v = uniform01(rng) * u;
       float t = u;
       size_t s = seen_[i];
       while (s < centers_.size() && t > v) t = std::min(t, rows_.dist2(cand_[i], centers_[s++]));
       seen_[i] = static_cast<uint32_t>(s);
-      d2_[i] = t;
       if (t < u) tree_.set(i, t);
       if (t > v) {
         take(i);
@@ -135,21 +134,20 @@ class D2Sampler {
   bool picked(int64_t pos) const { return picked_[pos] != 0; }
 
  private:
-  std::vector<double> first_distances(int64_t first) {
-    const auto n = static_cast<int64_t>(cand_.size());
-    at::parallel_for(0, n, 2048, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) d2_[i] = rows_.dist2(cand_[i], cand_[first]);
+  std::vector<double> first_distances(int64_t first) const {
+    std::vector<double> d2(cand_.size());
+    at::parallel_for(0, static_cast<int64_t>(cand_.size()), 2048, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) d2[i] = rows_.dist2(cand_[i], cand_[first]);
     });
-    return std::vector<double>(d2_.begin(), d2_.end());
+    return d2;
   }
 
   const Rows& rows_;
   const std::vector<int64_t>& cand_;
-  std::vector<float> d2_;       // to the centers [0, seen)
-  std::vector<uint32_t> seen_;
+  std::vector<uint32_t> seen_;  // a candidate's weight is its D² to the centers [0, seen)
   std::vector<char> picked_;
   std::vector<int64_t> centers_;  // rows, in order of picking
-  SumTree tree_;                  // weights d2_, 0 for picked candidates
+  SumTree tree_;                  // D² bounds; 0 for picked candidates
 };
 
 }  // namespace alx::sampling::detail

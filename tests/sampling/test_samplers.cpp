@@ -165,7 +165,7 @@ TEST(KCenter, MatchesBruteForceOnNoise) {
 }
 
 TEST(KCenter, SameResultOnAnyThreadCount) {
-  // Pool sizes around the parallel grain, where chunks of the scan are combined.
+  // Pool sizes around the parallel grain of the first pass (distances to the first center).
   for (int64_t n : {1500, 2100, 4097, 9000}) {
     const at::Tensor x = blobs(n / 3, 12, {-4, 0, 4}, 1.0, static_cast<uint64_t>(n));
     const std::vector<int64_t> cand = range(0, x.size(0));

@@ -139,6 +139,10 @@ TEST(CocoRead, RefusalsNameFileAndItem) {
   EXPECT_THROW_WITH(read_coco((dir / "absent.json").string()), IoError, "absent.json");
   EXPECT_THROW_WITH(read_coco(test::write_text(dir / "cut.json", R"({"images": [{"id": 1, "file)")),
                     FormatError, "cut.json", "not valid JSON");
+  // nlohmann refuses a number beyond double with out_of_range, not parse_error (fuzz finding)
+  EXPECT_THROW_WITH(
+      read_coco(test::write_text(dir / "huge.json", R"({"images": [{"id": 1E99999}]})")),
+      FormatError, "huge.json", "a number JSON cannot hold");
   EXPECT_THROW_WITH(read_coco(test::write_text(dir / "list.json", "[]")), FormatError, "list.json",
                     "results file");
   EXPECT_THROW_WITH(read_coco(test::write_text(dir / "noimg.json", R"({"images": []})")),

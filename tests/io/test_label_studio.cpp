@@ -261,6 +261,12 @@ TEST(LabelStudioRead, BrokenInputsGiveClearMessages) {
                            R"([{"id": 1, "data": {"image": "a.png"}}, {"id": 2, "da)"),
           no_image_check()),
       FormatError, "cut.json", "not valid JSON", "after task 1");
+  // nlohmann refuses a number beyond double with out_of_range, not parse_error (fuzz finding)
+  EXPECT_THROW_WITH(read_label_studio(test::write_text(dir / "huge.json",
+                                                       R"([{"id": 1, "data": {"image": "a.png"}},
+                                                           {"id": 63.302752293E57798}])"),
+                                      no_image_check()),
+                    FormatError, "huge.json", "after task 1", "a number JSON cannot hold");
   EXPECT_THROW_WITH(read_label_studio(test::write_text(dir / "scalar.json", "42")), FormatError,
                     "scalar.json", "list of tasks");
   EXPECT_THROW_WITH(read_label_studio(test::write_text(dir / "num.json", "[1]")), FormatError,

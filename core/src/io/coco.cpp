@@ -163,6 +163,10 @@ void parse_stream(const std::string& path, const char* what, Callback&& callback
     if (rest) *rest = std::move(j);
   } catch (const json::parse_error& e) {
     ALX_THROW(FormatError, "{}: not valid JSON (truncated or corrupt?): {}", path, e.what());
+  } catch (const json::out_of_range& e) {  // a number beyond double, e.g. 1E99999
+    ALX_THROW(FormatError, "{}: a number JSON cannot hold: {}", path, e.what());
+  } catch (const json::exception& e) {  // any other: still name the file
+    ALX_THROW(FormatError, "{}: {}", path, e.what());
   }
 }
 

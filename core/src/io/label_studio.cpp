@@ -659,6 +659,11 @@ LabelStudioExport read_label_studio(const std::string& path, const LabelStudioOp
   } catch (const json::parse_error& e) {
     ALX_THROW(FormatError, "{}: not valid JSON (truncated or corrupt?) after task {}: {}", path,
               reader.position, e.what());
+  } catch (const json::out_of_range& e) {  // a number beyond double, e.g. 1E99999
+    ALX_THROW(FormatError, "{}: after task {}: a number JSON cannot hold: {}", path,
+              reader.position, e.what());
+  } catch (const json::exception& e) {  // any other: still name the file and the place
+    ALX_THROW(FormatError, "{}: after task {}: {}", path, reader.position, e.what());
   }
   if (top == Top::kTask) reader.task(rest);
   return reader.finish();

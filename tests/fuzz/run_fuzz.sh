@@ -20,6 +20,10 @@ for spec in "$@"; do
 done
 
 limits=(-rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=10)
+# ALX_FUZZ_SEED fixes libFuzzer's random seed (the test suite does, so that a CI run explores
+# the same inputs each time and a finding can be replayed); unset, each run draws a new one.
+seed=()
+[[ -z "${ALX_FUZZ_SEED:-}" ]] || seed=(-seed="$ALX_FUZZ_SEED")
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0}
 # Leaks inside libhdf5 are told apart by their full allocation stack (lsan.supp).
 [[ $(basename "$fuzzer") != fuzz_store ]] || ASAN_OPTIONS+=:fast_unwind_on_malloc=0
@@ -38,7 +42,7 @@ artifacts_before=$(find "$work/artifacts" -type f | wc -l)
 echo "== fuzzing $(basename "$fuzzer") for ${seconds}s from $corpus_before inputs"
 log="$work/last.log"
 set +e
-"$fuzzer" "${limits[@]}" -max_total_time="$seconds" -print_final_stats=1 \
+"$fuzzer" "${limits[@]}" "${seed[@]}" -max_total_time="$seconds" -print_final_stats=1 \
   -artifact_prefix="$work/artifacts/" "$work/corpus" >"$log" 2>&1
 rc=$?
 set -e

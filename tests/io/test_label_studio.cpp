@@ -261,6 +261,11 @@ TEST(LabelStudioRead, BrokenInputsGiveClearMessages) {
                            R"([{"id": 1, "data": {"image": "a.png"}}, {"id": 2, "da)"),
           no_image_check()),
       FormatError, "cut.json", "not valid JSON", "after task 1");
+  EXPECT_THROW_WITH(read_label_studio(test::write_text(dir / "nod.json",
+                                                       R"([{"id": 3, "data": {"image":
+                                                           "/data/local-files/a.png"}}])"),
+                                      no_image_check()),
+                    FormatError, "nod.json", "task 3", "without '?d=<path>'");
   // nlohmann refuses a number beyond double with out_of_range, not parse_error (fuzz finding)
   EXPECT_THROW_WITH(read_label_studio(test::write_text(dir / "huge.json",
                                                        R"([{"id": 1, "data": {"image": "a.png"}},

@@ -389,7 +389,12 @@ struct Reader {
     ALX_CHECK_FORMAT(!starts_with(ref, "data:"),
                      "{}: {}: the image is embedded as a data: URI; alx reads image files", file,
                      who);
-    const std::vector<std::string> cands = candidates(ref);
+    std::vector<std::string> cands;
+    try {
+      cands = candidates(ref);
+    } catch (const FormatError& e) {  // a malformed reference: say where it is
+      ALX_THROW(FormatError, "{}: {}: {}", file, who, e.what());
+    }
     // The primary path is checked even when another candidate exists: a hostile
     // reference is refused, not quietly replaced.
     if (detail::check_under_root(root, cands.front(), file, who)) return cands.front();

@@ -143,7 +143,7 @@ void score_rows(const S* data, int64_t N, int64_t T, int64_t C, Method method, b
       }
       // p̄ for the block: the input itself when T = 1.
       const S* pbar = block;
-      if (T > 1) {
+      if (T > 1 && method != Method::kVariationRatios) {  // the votes need no mean
         detail::pass_mean(block, b1 - b0, T, C, mean.data());
         pbar = mean.data();
       }
@@ -184,9 +184,15 @@ void score_rows(const S* data, int64_t N, int64_t T, int64_t C, Method method, b
             const S* row = data + n * row_len;
             for (int64_t t = 0; t < T; ++t) {
               const S* p = row + t * C;
+              // Branch-free argmax (selects, not jumps: the winner is unpredictable);
+              // strict > keeps the lower index on ties.
               int64_t best = 0;
-              for (int64_t c = 1; c < C; ++c)
-                if (p[c] > p[best]) best = c;
+              S top = p[0];
+              for (int64_t c = 1; c < C; ++c) {
+                const bool above = p[c] > top;
+                best = above ? c : best;
+                top = above ? p[c] : top;
+              }
               ++votes[static_cast<size_t>(best)];
             }
             const int64_t modal = *std::max_element(votes.begin(), votes.end());

@@ -98,6 +98,20 @@ TEST(Scorers, VariationRatiosCountsPasses) {
   EXPECT_NEAR(at1(score(p, "bald"), 0), -(0.5 * std::log(0.25) + 0.5 * std::log(0.5)), 1e-12);
 }
 
+TEST(Scorers, VariationRatiosMatchArgmaxVotesWithTiesOverManyBlocks) {
+  // Small integer weights make ties within a pass common; the first maximum wins, as
+  // torch.argmax does. 600 rows span several 256-row blocks.
+  at::manual_seed(3);
+  const int64_t N = 600, T = 7, C = 5;
+  at::Tensor w = at::randint(0, 3, {N, T, C}, at::kFloat) + (at::arange(C, at::kFloat) == 0);
+  at::Tensor p = w / w.sum(-1, true);
+  at::Tensor votes = at::one_hot(p.argmax(-1), C).sum(1);
+  at::Tensor expected = 1.0 - std::get<0>(votes.max(-1)).to(at::kFloat) / static_cast<float>(T);
+  at::Tensor got = score(p, "variation_ratios");
+  EXPECT_TRUE(at::equal(got, expected)) << (got - expected).abs().max().item<float>();
+  EXPECT_GT(expected.max().item<float>(), 0.5f);  // the votes really do disagree
+}
+
 TEST(Scorers, Properties) {
   at::manual_seed(0);
   const int64_t N = 200, T = 5, C = 7;

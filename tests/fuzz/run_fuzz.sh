@@ -20,8 +20,8 @@ for spec in "$@"; do
 done
 
 limits=(-rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=10)
-# ALX_FUZZ_SEED fixes libFuzzer's random seed (the test suite does, so that a CI run explores
-# the same inputs each time and a finding can be replayed); unset, each run draws a new one.
+# ALX_FUZZ_SEED fixes libFuzzer's random seed (the test suite does: from the same corpus a run
+# walks the same sequence of inputs, so a finding replays); unset, each run draws a new one.
 seed=()
 [[ -z "${ALX_FUZZ_SEED:-}" ]] || seed=(-seed="$ALX_FUZZ_SEED")
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0}
